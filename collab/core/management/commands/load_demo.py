@@ -1,0 +1,23 @@
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand
+
+from collab.teams.models import Team
+from collab.teams.presets import PRESETS
+from collab.teams.services import team_create_from_preset
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "collab-demo"
+
+
+class Command(BaseCommand):
+    help = "Create the demo account and its preset teams (idempotent)."
+
+    def handle(self, *args, **options):
+        user, created = User.objects.get_or_create(username=DEMO_USERNAME, defaults={"first_name": "Demo"})
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        for key in PRESETS:
+            if not Team.objects.filter(owner=user, preset=key).exists():
+                team_create_from_preset(preset_key=key, owner=user)
+        self.stdout.write(f"collab: demo account: username '{DEMO_USERNAME}', password '{DEMO_PASSWORD}'")

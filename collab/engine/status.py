@@ -1,0 +1,108 @@
+"""Session state changes. Each one is an event, written under the row lock."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from collab.sessions import events as log
+from collab.sessions.models import Session
+
+S = Session.Status
+
+
+def change(session: Session, new: str, *, actor: str, reason: str = "", ended_by: str = "") -> None:
+    """Move a locked session to `new` and log it; the caller holds the lock."""
+    previous = session.status
+    session.status = new
+    fields = ["status", "updated_at"]
+    if new == S.RUNNING and session.started_at is None:
+        session.started_at = timezone.now()
+        fields.append("started_at")
+    if new in {S.FINISHED, S.FAILED}:
+        session.finished_at, session.end_reason = timezone.now(), reason
+        session.lease_token, session.lease_expires_at = "", None
+        fields += ["finished_at", "end_reason", "lease_token", "lease_expires_at"]
+    session.save(update_fields=fields)
+    payload = {"status": new, "previous": previous, "reason": reason, "text": _describe(new, reason)}
+    if ended_by:
+        payload["ended_by"] = ended_by
+    log.append(session, kind="state", actor=actor, payload=payload)
+
+
+def _describe(new: str, reason: str) -> str:
+    label = S(new).label
+    return f"Session {label.lower()}" + (f": {reason}" if reason else ".")
+
+
+def end_condition(session: Session, protocol, ctx) -> tuple[str, str] | None:
+    if session.next_turn >= session.max_turns:
+        return f"max_turns reached ({session.max_turns})", "max_turns"
+    if session.token_budget and session.tokens_used >= session.token_budget:
+        return f"token budget spent ({session.tokens_used:,} of {session.token_budget:,})", "budget"
+    if session.cost_budget and session.cost_used >= session.cost_budget:
+        return f"cost budget spent ({session.cost_used:.4f} of {session.cost_budget})", "budget"
+    if protocol.next_turn(ctx) is None:
+        return protocol.end_reason(ctx), "protocol"
+    return None
+
+
+def continue_or_finish(session: Session) -> None:
+    from collab.engine.protocols import PROTOCOLS
+    from collab.engine.runner import ctx_for, enqueue
+
+    ended = end_condition(session, PROTOCOLS.get(session.protocol), ctx_for(session))
+    if ended:
+        change(session, S.FINISHED, actor="system", reason=ended[0], ended_by=ended[1])
+    else:
+        enqueue(session.pk, session.next_turn)
+
+
+def _locked_with_lease(session_id: int, token: str | None) -> Session | None:
+    session = log.lock_session(session_id)
+    if token is not None and session.lease_token != token:
+        return None
+    return session
+
+
+def finish(session_id: int, reason: tuple[str, str] | str, *, token: str | None = None) -> None:
+    reason, by = reason if isinstance(reason, tuple) else (reason, "protocol")
+    with transaction.atomic():
+        session = _locked_with_lease(session_id, token)
+        if session is not None and not session.is_over:
+            change(session, S.FINISHED, actor="system", reason=reason, ended_by=by)
+
+
+def fail(session_id: int, reason: str, *, token: str | None = None) -> None:
+    with transaction.atomic():
+        session = _locked_with_lease(session_id, token)
+        if session is not None and not session.is_over:
+            log.append(session, kind="turn_error", actor="system", turn_index=session.next_turn,
+                       payload={"text": f"Session failed: {reason}", "fatal": True})
+            change(session, S.FAILED, actor="system", reason=reason, ended_by="error")
+
+
+def pause_for_error(session: Session, cause: str) -> None:
+    log.append(session, kind="turn_error", actor="system", turn_index=session.next_turn,
+               payload={"text": f"Paused: {cause}. Resume to try the turn again.", "cause": cause})
+    Session.objects.filter(pk=session.pk).update(lease_token="", lease_expires_at=None, turn_attempts=0)
+    if session.status in {S.RUNNING, S.AWAITING_HUMAN}:
+        change(session, S.PAUSED, actor="system", reason=cause)
+
+
+def await_humans(session_id: int, token: str, turn_index: int, roles: list[str], timeouts: dict) -> None:
+    with transaction.atomic():
+        session = _locked_with_lease(session_id, token)
+        if session is None:
+            return
+        limits = [t for t in timeouts.values() if t]
+        now = timezone.now()
+        state = dict(session.state or {})
+        state["awaiting"] = {
+            "turn": turn_index, "roles": roles, "inputs": {}, "since": now.isoformat(),
+            "deadline": (now + timedelta(seconds=min(limits))).isoformat() if limits else None,
+        }
+        session.state = state
+        session.lease_token, session.lease_expires_at, session.turn_attempts = "", None, 0
+        session.save(update_fields=["state", "lease_token", "lease_expires_at", "turn_attempts"])
+        change(session, S.AWAITING_HUMAN, actor="system", reason=f"waiting for {', '.join(roles)}")

@@ -1,0 +1,69 @@
+"""The one interface every model provider implements.
+
+The engine builds a ChatRequest, a provider streams the reply: each text
+delta goes to `on_delta` as it arrives, and `should_stop()` is polled so a
+pause cuts a stream promptly. The final ChatResult carries the whole text,
+usage (from the server, else estimated), latency and attempts.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+DeltaCallback = Callable[[str], Awaitable[None]]
+StopCheck = Callable[[], bool]
+
+
+@dataclass
+class ChatRequest:
+    messages: list[dict]
+    model: str = ""
+    temperature: float = 0.7
+    max_tokens: int = 512
+    base_url: str = ""
+    api_key_env: str = "OPENAI_API_KEY"
+    timeout: float = 60.0
+    # For the scripted provider: the reply it streams, composed by the engine
+    # from the role, protocol and scenario (collab.engine.scripted).
+    scripted_reply: str = ""
+    # Seconds per token for scripted streaming; None uses the setting.
+    scripted_tokens_per_second: float | None = None
+    json_mode: bool = False
+
+
+@dataclass
+class ChatResult:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    usage_estimated: bool = False
+    latency_ms: float = 0.0
+    first_token_ms: float | None = None
+    attempts: int = 1
+    interrupted: bool = False
+    model: str = ""
+    params: dict = field(default_factory=dict)
+
+
+class LLMUnavailable(Exception):
+    """Raised when retries are spent; `cause` names why, for the error event."""
+
+    def __init__(self, cause: str, attempts: int = 1):
+        super().__init__(cause)
+        self.cause = cause
+        self.attempts = attempts
+
+
+class Provider(Protocol):
+    kind: str
+
+    async def stream(self, request: ChatRequest, on_delta: DeltaCallback, should_stop: StopCheck) -> ChatResult: ...
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough token count for servers that send no usage: ~4 characters a token."""
+    return max(1, (len(text) + 3) // 4) if text else 0
+
+
+def estimate_prompt_tokens(messages: list[dict]) -> int:
+    return sum(estimate_tokens(str(m.get("content") or "")) + 4 for m in messages)

@@ -1,0 +1,265 @@
+"""Writes on sessions: creating, starting and steering them. Each
+intervention is checked here (not only in the page) and logged as an event
+with its author."""
+
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from collab import control
+from collab.engine import plan as plan_mod
+from collab.engine import status
+from collab.engine.protocols import PROTOCOLS
+from collab.engine.registry import UnknownName
+from collab.engine.runner import enqueue
+from collab.engine.topologies import TOPOLOGIES
+from collab.sessions import events as log
+from collab.sessions.models import Membership, Seat, Session
+from collab.sessions.permissions import Refused, require_owner, require_seat_taker
+from collab.teams.models import Team
+
+S = Session.Status
+LIVE = {S.RUNNING, S.PAUSED, S.AWAITING_HUMAN}
+
+
+def author(user) -> str:
+    return f"user:{user.username}"
+
+
+def team_snapshot(team: Team) -> dict:
+    roles = [r.snapshot() for r in team.roles.select_related("model_profile").order_by("order", "id")]
+    return {"id": team.pk, "name": team.name, "description": team.description, "preset": team.preset, "roles": roles}
+
+
+@transaction.atomic
+def session_create(
+    *, owner, team: Team, title: str = "", brief: str = "", protocol: str = "round_robin",
+    protocol_params: dict | None = None, topology: str = "everyone", topology_params: dict | None = None,
+    provider: str | None = None, max_turns: int = 12, token_budget: int | None = None, cost_budget=None,
+    seed: int = 0, human_seats: list[str] | None = None, seat_timeout: int | None = None,
+    visibility: str = Session.Visibility.PRIVATE,
+) -> Session:
+    snapshot = team_snapshot(team)
+    names = [r["name"] for r in snapshot["roles"]]
+    if not names:
+        raise ValueError(f"team {team.name!r} has no roles")
+    try:
+        proto, topo = PROTOCOLS.get(protocol), TOPOLOGIES.get(topology)
+    except UnknownName as exc:
+        raise ValueError(str(exc)) from None
+    clean_protocol = proto.validate_params(protocol_params or {}, names)
+    clean_topology = topo.validate_params(topology_params or {}, names)
+    provider = provider or ("openai" if settings.LLM_CONFIGURED else "scripted")
+    if provider not in {"scripted", "openai"}:
+        raise ValueError("provider must be 'scripted' or 'openai'")
+    unknown = [r for r in human_seats or [] if r not in names]
+    if unknown:
+        raise ValueError(f"no role named {', '.join(unknown)} in the team ({', '.join(names)})")
+    if not 1 <= max_turns <= 1000:
+        raise ValueError("max_turns must be from 1 to 1000")
+    session = Session.objects.create(
+        owner=owner, team=team, title=title or f"{team.name}: {proto.title}", brief=brief, team_snapshot=snapshot,
+        protocol=protocol, protocol_params=clean_protocol, topology=topology, topology_params=clean_topology,
+        provider=provider, max_turns=max_turns, token_budget=token_budget, cost_budget=cost_budget, seed=seed,
+        visibility=visibility,
+        state={"protocol": proto.init_state(clean_protocol, names), "plan": plan_mod.empty()},
+    )
+    Membership.objects.create(session=session, user=owner, capacity=Membership.Capacity.OWNER)
+    Seat.objects.bulk_create(Seat(session=session, role_name=name, timeout_seconds=seat_timeout) for name in names)
+    Seat.objects.filter(session=session, role_name__in=human_seats or []).update(
+        holder=Seat.Holder.HUMAN, user=owner, taken_at=timezone.now())
+    return session
+
+
+def _locked(session: Session) -> Session:
+    return log.lock_session(session.pk)
+
+
+@transaction.atomic
+def session_start(*, session: Session, user) -> Session:
+    s = _locked(session)
+    require_owner(s, user)
+    if s.status != S.DRAFT:
+        raise Refused(f"The session is {s.get_status_display().lower()}, not a draft.")
+    status.change(s, S.RUNNING, actor=author(user), reason="started")
+    enqueue(s.pk, s.next_turn)
+    return s
+
+
+@transaction.atomic
+def session_pause(*, session: Session, user) -> Session:
+    s = _locked(session)
+    require_owner(s, user)
+    if s.status not in {S.RUNNING, S.AWAITING_HUMAN}:
+        raise Refused(f"Only a running session can be paused (it is {s.get_status_display().lower()}).")
+    _intervene(s, user, "pause")
+    status.change(s, S.PAUSED, actor=author(user), reason="paused by the owner")
+    transaction.on_commit(lambda: control.set_halt(s.pk))
+    return s
+
+
+@transaction.atomic
+def session_resume(*, session: Session, user, steps: int = -1) -> Session:
+    s = _locked(session)
+    require_owner(s, user)
+    if s.status != S.PAUSED:
+        raise Refused(f"Only a paused session can be resumed (it is {s.get_status_display().lower()}).")
+    _intervene(s, user, "step" if steps > 0 else "resume")
+    s.step_budget = steps
+    s.save(update_fields=["step_budget"])
+    control.clear_halt(s.pk)
+    awaiting = (s.state or {}).get("awaiting")
+    if awaiting and awaiting.get("turn") == s.next_turn:
+        status.change(s, S.AWAITING_HUMAN, actor=author(user), reason=f"waiting for {', '.join(awaiting['roles'])}")
+    else:
+        status.change(s, S.RUNNING, actor=author(user), reason="one step" if steps > 0 else "resumed")
+        status.continue_or_finish(s)
+    return s
+
+
+def session_step(*, session: Session, user) -> Session:
+    return session_resume(session=session, user=user, steps=1)
+
+
+@transaction.atomic
+def session_stop(*, session: Session, user) -> Session:
+    s = _locked(session)
+    require_owner(s, user)
+    if s.status not in LIVE and s.status != S.DRAFT:
+        raise Refused("The session has already ended.")
+    _intervene(s, user, "stop")
+    status.change(s, S.FINISHED, actor=author(user), reason="stopped by the owner", ended_by="owner")
+    transaction.on_commit(lambda: control.set_halt(s.pk))
+    return s
+
+
+def _check_text(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise Refused("The message is empty.")
+    if len(text) > settings.MAX_HUMAN_MESSAGE_CHARS:
+        raise Refused(f"The message is {len(text):,} characters; at most {settings.MAX_HUMAN_MESSAGE_CHARS:,} are allowed.")
+    return text
+
+
+@transaction.atomic
+def session_inject(*, session: Session, user, text: str, to_role: str | None = None):
+    s = _locked(session)
+    require_owner(s, user)
+    text = _check_text(text)
+    if s.is_over:
+        raise Refused("The session has ended.")
+    if to_role and to_role not in s.role_names():
+        raise Refused(f"No role named {to_role!r} in this session.")
+    return log.append(s, kind="message", actor=author(user), audience=[to_role] if to_role else None,
+                      turn_index=s.next_turn,
+                      payload={"text": text, "intervention": "whisper" if to_role else "inject", "facilitator": True})
+
+
+@transaction.atomic
+def session_edit_plan(*, session: Session, user, steps: list[dict]):
+    s = _locked(session)
+    require_owner(s, user)
+    try:
+        clean = plan_mod.clean_steps(steps, s.role_names())
+    except ValueError as exc:
+        raise Refused(f"The plan was not changed: {exc}.") from None
+    state = dict(s.state or {})
+    before = state.get("plan", plan_mod.empty())
+    new_plan = {"steps": clean, "version": before.get("version", 0) + 1}
+    state["plan"] = new_plan
+    s.state = state
+    s.save(update_fields=["state"])
+    return log.append(s, kind="plan", actor=author(user), turn_index=s.next_turn, payload={
+        "plan": new_plan, "diff": plan_mod.diff(before.get("steps", []), clean), "why": "edited by the facilitator",
+        "intervention": "edit_plan"})
+
+
+@transaction.atomic
+def seat_take(*, session: Session, user, role: str, timeout_seconds: int | None = None) -> Seat:
+    s = _locked(session)
+    require_seat_taker(s, user)
+    seat = Seat.objects.select_for_update().filter(session=s, role_name=role).first()
+    if seat is None:
+        raise Refused(f"No role named {role!r} in this session.")
+    if seat.holder == Seat.Holder.HUMAN and seat.user_id != user.pk:
+        raise Refused(f"{role}'s seat is already taken.")
+    if Seat.objects.filter(session=s, user=user, holder=Seat.Holder.HUMAN).exclude(pk=seat.pk).exists():
+        raise Refused("You already hold a seat in this session; hand it back first.")
+    seat.holder, seat.user, seat.taken_at = Seat.Holder.HUMAN, user, timezone.now()
+    if timeout_seconds is not None:
+        seat.timeout_seconds = timeout_seconds or None
+    seat.save()
+    _intervene(s, user, "seat_taken", role=role)
+    return seat
+
+
+@transaction.atomic
+def seat_release(*, session: Session, user, role: str) -> Seat:
+    s = _locked(session)
+    seat = Seat.objects.select_for_update().filter(session=s, role_name=role).first()
+    if seat is None:
+        raise Refused(f"No role named {role!r} in this session.")
+    if seat.user_id != user.pk:
+        require_owner(s, user)  # the owner may hand back anyone's seat
+    if seat.holder != Seat.Holder.HUMAN:
+        raise Refused(f"{role}'s seat is held by its agent already.")
+    seat.holder, seat.user = Seat.Holder.AGENT, None
+    seat.save()
+    _intervene(s, user, "seat_left", role=role)
+    awaiting = (s.state or {}).get("awaiting") or {}
+    if s.status == S.AWAITING_HUMAN and role in awaiting.get("roles", []):
+        # The agent takes the turn back at once.
+        state = dict(s.state)
+        state["awaiting"] = {**awaiting, "timed_out": True}
+        s.state = state
+        s.save(update_fields=["state"])
+        status.change(s, S.RUNNING, actor=author(user), reason=f"{role} handed back to its agent")
+        enqueue(s.pk, s.next_turn)
+    return seat
+
+
+@transaction.atomic
+def seat_message(*, session: Session, user, role: str, text: str) -> None:
+    """A human's message is the role's turn when that role is awaited."""
+    s = _locked(session)
+    text = _check_text(text)
+    seat = Seat.objects.filter(session=s, role_name=role).first()
+    if seat is None or seat.holder != Seat.Holder.HUMAN or seat.user_id != user.pk:
+        raise Refused(f"You do not hold {role}'s seat.")
+    awaiting = (s.state or {}).get("awaiting") or {}
+    if s.status != S.AWAITING_HUMAN or role not in awaiting.get("roles", []) or awaiting.get("turn") != s.next_turn:
+        raise Refused(f"It is not {role}'s turn yet.")
+    inputs = {**awaiting.get("inputs", {}), role: {"text": text, "user": user.username}}
+    state = dict(s.state)
+    state["awaiting"] = {**awaiting, "inputs": inputs}
+    s.state = state
+    s.save(update_fields=["state"])
+    if all(r in inputs for r in awaiting["roles"]):
+        status.change(s, S.RUNNING, actor=author(user), reason=f"{role} has spoken")
+        enqueue(s.pk, s.next_turn)
+
+
+@transaction.atomic
+def membership_add(*, session: Session, by, user, capacity: str) -> Membership:
+    s = _locked(session)
+    require_owner(s, by)
+    member, _ = Membership.objects.update_or_create(session=s, user=user, defaults={"capacity": capacity})
+    return member
+
+
+def _intervene(session: Session, user, action: str, **extra) -> None:
+    log.append(session, kind="intervention", actor=author(user), turn_index=session.next_turn,
+               payload={"action": action, "text": _INTERVENTION_TEXT[action].format(user=user.username, **extra), **extra})
+
+
+_INTERVENTION_TEXT = {
+    "pause": "{user} paused the session.",
+    "resume": "{user} resumed the session.",
+    "step": "{user} ran one step.",
+    "stop": "{user} stopped the session.",
+    "seat_taken": "{user} took {role}'s seat.",
+    "seat_left": "{user} handed {role}'s seat back to its agent.",
+}
+

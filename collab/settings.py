@@ -1,0 +1,175 @@
+"""Settings, read from the environment with embedded defaults (see README)."""
+
+import sys
+from pathlib import Path
+
+import dj_database_url
+
+from collab import redis_urls
+from collab.env import env_bool, env_float, env_int, env_list, env_str, fail
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RUN_DIR = BASE_DIR / ".run"
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and env_bool("COLLAB_REQUIRE_SECRET_KEY", False):
+        fail("SECRET_KEY", "is required in production (COLLAB_REQUIRE_SECRET_KEY is set)")
+    # A fixed development key: fine for the embedded, loopback-only defaults.
+    SECRET_KEY = "collab-insecure-development-key-change-me-0123456789abcdefghij"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "channels",
+    "collab.core",
+    "collab.teams",
+    "collab.sessions",
+    "collab.live",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "collab.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = None
+ASGI_APPLICATION = "collab.asgi.application"
+
+# Database ------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+try:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+except Exception as exc:  # dj_database_url raises several types for bad URLs
+    fail("DATABASE_URL", f"not a valid database URL ({exc})")
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE transactions plus a busy timeout: worker threads queue for the
+    # write lock instead of failing with "database is locked".
+    _db["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # The test database must be a file: the Celery worker and daphne run in
+    # their own processes and must see what the tests write.
+    _db["TEST"] = {"NAME": str(RUN_DIR / "test.sqlite3")}
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": env_int("COLLAB_DB_POOL_SIZE", 20)}
+    _db["OPTIONS"]["connect_timeout"] = 5
+else:
+    fail("DATABASE_URL", f"unsupported database engine {_db['ENGINE']} (use postgres:// or sqlite://)")
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Redis: broker, channel layer and engine control keys on separate DBs --------
+REDIS_URL = env_str("REDIS_URL", "")
+EMBEDDED_REDIS = not REDIS_URL
+if EMBEDDED_REDIS:
+    REDIS_URL = f"unix://{RUN_DIR / 'redis.sock'}"
+try:
+    _scheme, _redis_db = redis_urls.parse(REDIS_URL)
+except ValueError as exc:
+    fail("REDIS_URL", str(exc))
+CELERY_BROKER_URL = redis_urls.celery_broker(REDIS_URL, _redis_db)
+CHANNEL_REDIS_URL = redis_urls.with_db(REDIS_URL, _redis_db + 1)
+CONTROL_REDIS_URL = redis_urls.with_db(REDIS_URL, _redis_db + 2)
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [CHANNEL_REDIS_URL], "capacity": 1000, "expiry": 30, "prefix": "collab"},
+    }
+}
+
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = 600
+CELERY_TASK_SOFT_TIME_LIMIT = 570
+# Well above the hard limit: a redelivered task finds its turn done (or its
+# lease held) and returns; the sweeper, not redelivery, recovers dead turns.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_ALWAYS_EAGER = False
+
+# LLM providers ---------------------------------------------------------------
+OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "")
+OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
+LLM_TIMEOUT_SECONDS = env_float("COLLAB_LLM_TIMEOUT", 60.0)
+LLM_MAX_RETRIES = env_int("COLLAB_LLM_MAX_RETRIES", 3, minimum=0)
+LLM_RETRY_BASE_DELAY = env_float("COLLAB_LLM_RETRY_BASE_DELAY", 0.5)
+# Any model server configured means new sessions may use it; otherwise the
+# offline scripted agents run everything.
+LLM_CONFIGURED = bool(OPENAI_API_KEY or OPENAI_BASE_URL)
+
+# Engine ----------------------------------------------------------------------
+TURN_LEASE_SECONDS = env_int("COLLAB_TURN_LEASE_SECONDS", 30, minimum=2)
+TURN_MAX_ATTEMPTS = env_int("COLLAB_TURN_MAX_ATTEMPTS", 3, minimum=1)
+SWEEP_INTERVAL_SECONDS = env_float("COLLAB_SWEEP_INTERVAL", 10.0)
+SCRIPTED_TOKENS_PER_SECOND = env_float("COLLAB_SCRIPTED_TPS", 50.0)
+DELTA_FLUSH_SECONDS = env_float("COLLAB_DELTA_FLUSH", 0.075)
+MAX_HUMAN_MESSAGE_CHARS = 8000
+MAX_AGENT_MESSAGE_CHARS = 20000
+
+# Auth, i18n, static ------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / ".run" / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "stream": sys.stderr}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "openai": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+    },
+}
