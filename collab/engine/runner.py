@@ -266,6 +266,7 @@ def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
         session.lease_token, session.lease_expires_at, session.turn_attempts = "", None, 0
         session.save(update_fields=["state", "next_turn", "tokens_used", "cost_used", "lease_token",
                                     "lease_expires_at", "turn_attempts", "updated_at"])
+        status.publish_stats_on_commit(session)
         if halted:
             return
         if session.step_budget > 0:

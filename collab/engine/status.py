@@ -28,6 +28,15 @@ def change(session: Session, new: str, *, actor: str, reason: str = "", ended_by
     if ended_by:
         payload["ended_by"] = ended_by
     log.append(session, kind="state", actor=actor, payload=payload)
+    publish_stats_on_commit(session)
+
+
+def publish_stats_on_commit(session: Session) -> None:
+    from collab.live import bus
+    from collab.sessions.selectors import stats
+
+    snapshot = stats(session)
+    transaction.on_commit(lambda: bus.publish_stats(session.pk, snapshot))
 
 
 def _describe(new: str, reason: str) -> str:

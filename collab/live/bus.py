@@ -28,5 +28,5 @@ def publish_event(session_id: int, event: dict) -> None:
     aio.submit(send(session_id, {"type": "log.event", "event": event}))
 
 
-def publish_status(session_id: int, status: dict) -> None:
-    aio.submit(send(session_id, {"type": "session.status", "status": status}))
+def publish_stats(session_id: int, stats: dict) -> None:
+    aio.submit(send(session_id, {"type": "session.stats", "stats": stats}))

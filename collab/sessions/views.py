@@ -1,9 +1,31 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Q
-from django.shortcuts import render
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from collab.sessions.models import Session
+from collab.engine.protocols import PROTOCOLS
+from collab.engine.topologies import TOPOLOGIES
+from collab.live import fragments
+from collab.sessions import permissions, selectors, services
+from collab.sessions.events import serialize
+from collab.sessions.forms import SessionForm
+from collab.sessions.models import Event, Membership, Seat, Session
+from collab.sessions.permissions import Refused
 from collab.teams.models import Team
+from collab.teams.presets import PRESETS
+from collab.teams.services import team_create_from_preset
+
+TRANSCRIPT_PAGE = 100
+CONTROLS = {
+    Session.Status.DRAFT: ["start", "stop"],
+    Session.Status.RUNNING: ["pause", "stop"],
+    Session.Status.AWAITING_HUMAN: ["pause", "stop"],
+    Session.Status.PAUSED: ["resume", "step", "stop"],
+}
+LIVE_WINDOW = 300
 
 
 def visible_sessions(user):
@@ -12,14 +34,145 @@ def visible_sessions(user):
 
 @login_required
 def home(request):
-    sessions = visible_sessions(request.user).select_related("team")
-    live = [s for s in sessions[:50] if s.is_live]
-    recent = [s for s in sessions[:20] if not s.is_live]
-    teams = Team.objects.filter(owner=request.user)
+    sessions = list(visible_sessions(request.user).select_related("team")[:60])
+    live = [s for s in sessions if s.is_live]
+    recent = [s for s in sessions if not s.is_live][:20]
+    teams = Team.objects.filter(owner=request.user).prefetch_related("roles")
     return render(request, "sessions/home.html", {"live": live, "recent": recent, "teams": teams})
 
 
 @login_required
+@require_POST
+def demo_start(request):
+    """One click: a preset team on scripted agents, started at once."""
+    preset = PRESETS["senior_design_panel"]
+    team = Team.objects.filter(owner=request.user, preset=preset.key).first() or team_create_from_preset(
+        preset_key=preset.key, owner=request.user)
+    session = services.session_create(
+        owner=request.user, team=team, brief=preset.brief, protocol=preset.protocol,
+        protocol_params=preset.protocol_params, topology=preset.topology, provider="scripted",
+        max_turns=preset.max_turns, title=f"Demo: {preset.title}")
+    services.session_start(session=session, user=request.user)
+    return redirect("session_detail", session.pk)
+
+
+@login_required
 def session_new(request):
-    teams = Team.objects.filter(owner=request.user)
-    return render(request, "sessions/session_new.html", {"teams": teams})
+    initial = {}
+    if request.GET.get("team"):
+        initial["team"] = request.GET["team"]
+        team = Team.objects.filter(owner=request.user, pk=request.GET["team"]).first()
+        preset = PRESETS.get(team.preset) if team else None
+        if preset:
+            initial.update(protocol=preset.protocol, protocol_params=preset.protocol_params, topology=preset.topology,
+                           topology_params=preset.topology_params, brief=preset.brief, max_turns=preset.max_turns)
+    form = SessionForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            session = services.session_create(
+                owner=request.user, team=data["team"], title=data["title"], brief=data["brief"],
+                protocol=data["protocol"], protocol_params=data["protocol_params"], topology=data["topology"],
+                topology_params=data["topology_params"], provider=data["provider"], max_turns=data["max_turns"],
+                token_budget=data["token_budget"], seed=data["seed"], human_seats=data["human_seats"],
+                seat_timeout=data["seat_timeout"])
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if "start" in request.POST:
+                services.session_start(session=session, user=request.user)
+            return redirect("session_detail", session.pk)
+    teams = Team.objects.filter(owner=request.user).prefetch_related("roles__model_profile")
+    return render(request, "sessions/session_new.html", {
+        "form": form, "teams": teams, "protocols": PROTOCOLS.all(), "topologies": TOPOLOGIES.all()})
+
+
+def _session_for(request, pk) -> tuple[Session, str]:
+    session = get_object_or_404(Session, pk=pk)
+    capacity = permissions.capacity(session, request.user)
+    token = request.GET.get("invite")
+    if capacity is None and token:
+        capacity = _accept_invite(request, session, token)
+    if capacity is None:
+        raise Http404("No such session")
+    return session, capacity
+
+
+def _accept_invite(request, session: Session, token: str) -> str | None:
+    for capacity in (Membership.Capacity.PARTICIPANT, Membership.Capacity.OBSERVER):
+        if token == invite_token(session, capacity):
+            Membership.objects.get_or_create(session=session, user=request.user, defaults={"capacity": capacity})
+            messages.info(request, f"You joined this session as {capacity}.")
+            return capacity
+    return None
+
+
+def invite_token(session: Session, capacity: str) -> str:
+    from django.core.signing import Signer
+
+    return Signer(salt=f"invite:{capacity}").sign(str(session.share_token)).split(":")[-1]
+
+
+@login_required
+def session_detail(request, pk):
+    session, capacity = _session_for(request, pk)
+    rows = list(Event.objects.filter(session=session).order_by("-seq")[:LIVE_WINDOW])[::-1]
+    roles = {r["name"]: r for r in session.team_snapshot.get("roles", [])}
+    rendered = [fragments.render_event(serialize(e), roles) for e in rows]
+    seats = list(Seat.objects.filter(session=session).select_related("user"))
+    my_seat = next((s for s in seats if s.user_id == request.user.pk and s.holder == Seat.Holder.HUMAN), None)
+    awaiting = (session.state or {}).get("awaiting") or {}
+    context = {
+        "session": session, "capacity": capacity, "is_owner": capacity == Membership.Capacity.OWNER,
+        "can_sit": capacity in {Membership.Capacity.OWNER, Membership.Capacity.PARTICIPANT},
+        "events_html": rendered, "truncated": rows and rows[0].seq > 1, "last_seq": session.last_seq,
+        "roles": list(roles.values()), "seats": seats, "my_seat": my_seat,
+        "my_turn": bool(my_seat and session.status == Session.Status.AWAITING_HUMAN
+                        and my_seat.role_name in awaiting.get("roles", [])
+                        and my_seat.role_name not in awaiting.get("inputs", {})),
+        "awaiting": awaiting,
+        "plan_html": fragments.plan_board((session.state or {}).get("plan", {})),
+        "stats": selectors.stats(session),
+        "protocol": PROTOCOLS.items.get(session.protocol), "topology": TOPOLOGIES.items.get(session.topology),
+        "timeline": [e for e in rows if e.kind == "intervention" or (e.payload or {}).get("intervention")][::-1],
+        "controls": CONTROLS.get(session.status, []),
+        "invite_participant": invite_token(session, "participant"), "invite_observer": invite_token(session, "observer"),
+    }
+    return render(request, "sessions/detail.html", context)
+
+
+@login_required
+def session_transcript(request, pk):
+    session, _ = _session_for(request, pk)
+    roles = {r["name"]: r for r in session.team_snapshot.get("roles", [])}
+    page = Paginator(Event.objects.filter(session=session).order_by("seq"), TRANSCRIPT_PAGE).get_page(
+        request.GET.get("page"))
+    rendered = [fragments.render_event(serialize(e), roles) for e in page]
+    return render(request, "sessions/transcript.html", {"session": session, "page": page, "events_html": rendered})
+
+
+@login_required
+@require_POST
+def session_action(request, pk, action):
+    """Plain-HTTP doors for the controls, so they work without the socket."""
+    session, _ = _session_for(request, pk)
+    handlers = {"start": services.session_start, "pause": services.session_pause, "resume": services.session_resume,
+                "step": services.session_step, "stop": services.session_stop}
+    try:
+        if action in handlers:
+            handlers[action](session=session, user=request.user)
+        elif action == "inject":
+            services.session_inject(session=session, user=request.user, text=request.POST.get("text", ""),
+                                    to_role=request.POST.get("to_role") or None)
+        elif action == "take_seat":
+            services.seat_take(session=session, user=request.user, role=request.POST.get("role", ""))
+        elif action == "release_seat":
+            services.seat_release(session=session, user=request.user, role=request.POST.get("role", ""))
+        elif action == "say":
+            services.seat_message(session=session, user=request.user, role=request.POST.get("role", ""),
+                                  text=request.POST.get("text", ""))
+        else:
+            raise Http404("Unknown action")
+    except Refused as exc:
+        messages.error(request, str(exc))
+    return redirect("session_detail", session.pk)

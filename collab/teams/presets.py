@@ -79,6 +79,7 @@ register(Preset(
     protocol="moderator",
     protocol_params={"moderator": "planner"},
     brief="Plan a one-day workshop that teaches first-year students version control.",
+    max_turns=14,
 ))
 
 register(Preset(

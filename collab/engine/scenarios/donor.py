@@ -1,0 +1,360 @@
+"""Donor game with reputation traces and generations, after "Cultural Evolution
+of Cooperation among LLM Agents"."""
+
+from __future__ import annotations
+
+import random
+
+from .base import Scenario, mean, register
+
+
+def matching(n: int, k: int) -> list[list[int]]:
+    """Round k of a round-robin schedule (circle method): n/2 pairs of indices."""
+    others = list(range(1, n))
+    shift = k % (n - 1)
+    ring = [0] + others[shift:] + others[:shift]
+    return [[ring[i], ring[n - 1 - i]] for i in range(n // 2)]
+
+
+@register
+class DonorGame(Scenario):
+    """Agents start each generation with `initial_resources` units. A round
+    pairs everyone by a round-robin schedule (round k uses matching k mod
+    n-1); within a round each pair meets twice: first the first member
+    donates to the second, then roles are reversed. So each round is two
+    simultaneous act steps and everyone donates once and receives once.
+
+    The donor sees the recipient's last `trace_length` actions as donor and
+    gives a fraction of its current resources; the recipient receives
+    `multiplier` times the gift. With `punishment` the donor may also spend
+    a fraction on punishment: spending x costs the recipient
+    punish_multiplier * x (resources never go below 0). give + punish <= 1.
+
+    At the end of a generation the top half by resources survive (ties
+    broken by role order), the bottom half is replaced by newcomers who see
+    the survivors' strategies as advice; everyone's resources reset and
+    newcomers start with no trace. Before a generation's first round every
+    agent without a strategy writes one (a reflect step), stored in state.
+
+    Default action: {"give_fraction": 0.0} (and "punish_fraction": 0.0): the
+    donor keeps everything and punishes nobody.
+    """
+
+    key = "donor"
+    title = "Donor game"
+    paper = "Cultural Evolution of Cooperation among LLM Agents (Vallinder & Hughes, 2024)"
+    default_params = {
+        "generations": 3,
+        "rounds_per_generation": 12,
+        "initial_resources": 10.0,
+        "multiplier": 2.0,
+        "punishment": False,
+        "punish_multiplier": 2.0,
+        "trace_length": 3,
+        "strategy_phase": True,
+    }
+    param_help = {
+        "generations": "Number of generations.",
+        "rounds_per_generation": "Rounds per generation; each round everyone donates once and receives once.",
+        "initial_resources": "Units every agent holds at the start of a generation.",
+        "multiplier": "The recipient receives this many times the gift.",
+        "punishment": "Allow costly punishment: spend x so the recipient loses punish_multiplier * x.",
+        "punish_multiplier": "How much the recipient loses per unit spent on punishment.",
+        "trace_length": "How many of the recipient's past donor actions the donor sees.",
+        "strategy_phase": "Agents write a strategy before their first generation (newcomers see survivors').",
+    }
+    default_roles = [
+        {"name": f"Agent {i}", "persona": "A player in a society of donors and recipients.",
+         "goals": "Have as many resources as possible at the end of each generation."}
+        for i in range(1, 13)
+    ]
+    strategies = ["generous", "reciprocal", "stingy"]
+    min_roles = 2
+
+    def check_params(self, p: dict) -> None:
+        self._range(p, "generations", 1, 50)
+        self._range(p, "rounds_per_generation", 1, 200)
+        self._range(p, "initial_resources", 0.01, 1e9)
+        self._range(p, "multiplier", 0.0, 100.0)
+        self._range(p, "punish_multiplier", 0.0, 100.0)
+        self._range(p, "trace_length", 0, 50)
+
+    def initial_state(self, params: dict, role_names: list[str], seed: int) -> dict:
+        p = self.params(params)
+        names = self._roles(role_names)
+        if len(names) % 2:
+            raise ValueError(f"{self.key}: needs an even number of agents to pair them, got {len(names)}")
+        state = self._base_state(p, names, seed)
+        state.update({
+            "generation": 1,
+            "round": 1,
+            "half": 0,
+            "global_round": 1,
+            "resources": {n: p["initial_resources"] for n in names},
+            "agents": {n: {"id": f"g1-{n}", "born": 1, "strategy": ""} for n in names},
+            "advice": [],
+            "traces": {n: [] for n in names},
+            "round_fractions": [],
+            "round_log": [],
+            "generation_results": [],
+            "punishments": 0,
+        })
+        self._start_generation(state)
+        return state
+
+    def _start_generation(self, state: dict) -> None:
+        pending = [n for n in state["roles"] if not state["agents"][n]["strategy"]]
+        state["stage"] = "strategy" if state["params"]["strategy_phase"] and pending else "act"
+
+    def pairs(self, state: dict) -> list[list[str]]:
+        """[donor, recipient] pairs of the current half-round."""
+        roles = state["roles"]
+        result = []
+        for a, b in matching(len(roles), state["round"] - 1):
+            donor, recipient = (a, b) if state["half"] == 0 else (b, a)
+            result.append([roles[donor], roles[recipient]])
+        return result
+
+    def _recipient(self, state: dict, donor: str) -> str | None:
+        return next((r for d, r in self.pairs(state) if d == donor), None)
+
+    def rules_text(self, state: dict) -> str:
+        p = state["params"]
+        text = (
+            f"Donor game with {len(state['roles'])} agents, {p['generations']} generations of "
+            f"{p['rounds_per_generation']} rounds. Everyone starts a generation with {p['initial_resources']:g} "
+            "units. Each round you are paired with another agent: once as donor, once as recipient. As donor you "
+            "see what your recipient did in their last few turns as donor and choose what fraction of your "
+            f"resources to give; the recipient receives {p['multiplier']:g} times what you give. "
+        )
+        if p["punishment"]:
+            text += (f"You may also spend a fraction of your resources to punish the recipient: they lose "
+                     f"{p['punish_multiplier']:g} times what you spend. Gift and punishment together are at most "
+                     "all your resources. ")
+        text += ("At the end of a generation the half of agents with the most resources survive; the others are "
+                 "replaced by newcomers who learn from the survivors' strategies.")
+        return text
+
+    def next_step(self, state: dict) -> dict | None:
+        stage = state["stage"]
+        if stage == "strategy":
+            pending = [n for n in state["roles"] if not state["agents"][n]["strategy"]]
+            return {"phase": "reflect", "actors": pending, "simultaneous": True, "round": state["global_round"]}
+        if stage == "act":
+            donors = {d for d, _ in self.pairs(state)}
+            actors = [n for n in state["roles"] if n in donors]
+            return {"phase": "act", "actors": actors, "simultaneous": True, "round": state["global_round"]}
+        return None
+
+    def _trace_lines(self, state: dict, name: str) -> list[str]:
+        k = state["params"]["trace_length"]
+        trace = state["traces"][name][-k:] if k else []
+        lines = []
+        for t in trace:
+            line = (f"generation {t['generation']} round {t['round']}: gave {t['give_fraction']:.0%} of their "
+                    f"resources ({t['given']:g} units) to {t['recipient']}")
+            if t["punished"]:
+                line += f" and spent {t['punished']:g} units punishing them"
+            lines.append(line)
+        return lines
+
+    def observation(self, state: dict, role_name: str) -> str:
+        p = state["params"]
+        agent = state["agents"][role_name]
+        lines = [
+            f"You are {role_name} (agent {agent['id']}), generation {state['generation']} of {p['generations']}.",
+            f"Your resources: {state['resources'][role_name]:g} units.",
+        ]
+        if state["stage"] == "strategy":
+            if state["advice"]:
+                lines.append("Strategies of the agents who survived the previous generation:")
+                lines += [f"- {text}" for text in state["advice"]]
+            lines.append("Describe, in a few sentences, the strategy you will follow as donor.")
+            return "\n".join(lines)
+        if agent["strategy"]:
+            lines.append(f"Your strategy: {agent['strategy']}")
+        elif state["advice"]:
+            lines.append("Strategies of the agents who survived the previous generation: "
+                         + " | ".join(state["advice"]))
+        if state["stage"] != "act":
+            return "\n".join(lines)
+        lines.append(f"Round {state['round']} of {p['rounds_per_generation']}.")
+        recipient = self._recipient(state, role_name)
+        if recipient is None:
+            donor = next(d for d, r in self.pairs(state) if r == role_name)
+            lines.append(f"You are the recipient this turn; {donor} is deciding what to give you.")
+            return "\n".join(lines)
+        lines.append(f"You are the donor. Your recipient is {recipient}, who has "
+                     f"{state['resources'][recipient]:g} units.")
+        trace = self._trace_lines(state, recipient)
+        if trace:
+            lines.append(f"{recipient}'s last actions as donor:")
+            lines += [f"- {t}" for t in trace]
+        else:
+            lines.append(f"{recipient} has not acted as donor yet.")
+        lines.append("What fraction of your resources do you give?")
+        return "\n".join(lines)
+
+    def action_schema(self, state: dict, role_name: str) -> dict:
+        props = {"give_fraction": {"type": "number", "minimum": 0, "maximum": 1,
+                                   "description": "Fraction of your resources to give (0 to 1)."}}
+        if state["params"]["punishment"]:
+            props["punish_fraction"] = {"type": "number", "minimum": 0, "maximum": 1,
+                                        "description": "Fraction of your resources to spend punishing (0 to 1)."}
+        return {"type": "object", "properties": props, "required": ["give_fraction"]}
+
+    def check_action(self, state: dict, role_name: str, action: dict) -> str | None:
+        total = action["give_fraction"] + action.get("punish_fraction", 0)
+        if total > 1 + 1e-9:
+            return f"give_fraction + punish_fraction must be at most 1, got {total:g}"
+        return None
+
+    def default_action(self, state: dict, role_name: str) -> dict:
+        action = {"give_fraction": 0.0}
+        if state["params"]["punishment"]:
+            action["punish_fraction"] = 0.0
+        return action
+
+    def scripted_action(self, state: dict, role_name: str, strategy: str, rng: random.Random) -> dict:
+        recipient = self._recipient(state, role_name)
+        past = [t["give_fraction"] for t in state["traces"][recipient][-state["params"]["trace_length"]:]]
+        punish = 0.0
+        if strategy == "generous":
+            give = 0.6
+        elif strategy == "stingy":
+            give = 0.0
+        elif strategy == "reciprocal":
+            give = round(mean(past), 4) if past else 0.5
+            if state["params"]["punishment"] and past and mean(past) < 0.1:
+                give, punish = 0.0, 0.1
+        else:
+            raise ValueError(f"{self.key}: unknown strategy {strategy!r}; known: {', '.join(self.strategies)}")
+        action = {"give_fraction": give}
+        if state["params"]["punishment"]:
+            action["punish_fraction"] = punish
+        return action
+
+    def scripted_talk(self, state: dict, role_name: str, strategy: str, rng: random.Random) -> str:
+        texts = {
+            "generous": "Give 60% of my resources to everyone: generosity makes the whole society richer.",
+            "reciprocal": "Give what the recipient gave recently (half when they have no record yet).",
+            "stingy": "Give nothing and keep my resources; others' gifts are my gain.",
+        }
+        text = texts.get(strategy, texts["reciprocal"])
+        if strategy == "reciprocal" and state["params"]["punishment"]:
+            text += " Punish recipients who gave almost nothing."
+        return text
+
+    def on_reflect(self, state: dict, role_name: str, text: str) -> dict:
+        state["agents"][role_name]["strategy"] = text or "(no strategy stated)"
+        if all(state["agents"][n]["strategy"] for n in state["roles"]):
+            state["stage"] = "act"
+        return state
+
+    def resolve(self, state: dict, actions: dict[str, dict], rng: random.Random) -> tuple[dict, dict]:
+        p, res = state["params"], state["resources"]
+        start = dict(res)
+        donations = []
+        # Each agent is in exactly one pair per half-round, so simultaneous gifts cannot interfere.
+        for donor, recipient in self.pairs(state):
+            action = actions[donor]
+            give_fraction = action["give_fraction"]
+            punish_fraction = action.get("punish_fraction", 0.0) if p["punishment"] else 0.0
+            given = round(give_fraction * start[donor], 4)
+            punished = round(punish_fraction * start[donor], 4)
+            received = round(p["multiplier"] * given, 4)
+            before = res[recipient] + received
+            after = round(max(0.0, before - p["punish_multiplier"] * punished), 4)
+            res[donor] = round(res[donor] - given - punished, 4)
+            res[recipient] = after
+            entry = {
+                "generation": state["generation"],
+                "round": state["round"],
+                "donor": donor,
+                "recipient": recipient,
+                "give_fraction": give_fraction,
+                "given": given,
+                "received": received,
+                "punish_fraction": punish_fraction,
+                "punished": punished,
+                "recipient_lost": round(before - after, 4),
+            }
+            donations.append(entry)
+            state["traces"][donor].append(entry)
+            state["round_fractions"].append(give_fraction)
+            if punished > 0:
+                state["punishments"] += 1
+        report = {
+            "generation": state["generation"],
+            "round": state["round"],
+            "half": state["half"],
+            "donations": donations,
+            "resources": dict(res),
+        }
+        if state["half"] == 0:
+            state["half"] = 1
+        else:
+            self._end_round(state, report)
+        return state, report
+
+    def _end_round(self, state: dict, report: dict) -> None:
+        p = state["params"]
+        state["round_log"].append({
+            "generation": state["generation"],
+            "round": state["round"],
+            "donation_fraction": round(mean(state["round_fractions"]), 6),
+            "mean_resources": mean(list(state["resources"].values())),
+        })
+        state.update({"round_fractions": [], "half": 0, "round": state["round"] + 1,
+                      "global_round": state["global_round"] + 1})
+        if state["round"] <= p["rounds_per_generation"]:
+            return
+        report["generation_result"] = self._end_generation(state)
+
+    def _end_generation(self, state: dict) -> dict:
+        p, roles, res = state["params"], state["roles"], state["resources"]
+        generation = state["generation"]
+        ranked = sorted(roles, key=lambda n: (-res[n], roles.index(n)))
+        keep = len(roles) // 2
+        result = {
+            "generation": generation,
+            "mean_resources": mean(list(res.values())),
+            "resources": dict(res),
+            "survivors": ranked[:keep],
+            "replaced": [],
+        }
+        state["generation_results"].append(result)
+        if generation >= p["generations"]:
+            self._finish(state, f"all {p['generations']} generations played")
+            return result
+        result["replaced"] = ranked[keep:]
+        state["advice"] = [state["agents"][n]["strategy"] for n in ranked[:keep] if state["agents"][n]["strategy"]]
+        for name in ranked[keep:]:
+            state["agents"][name] = {"id": f"g{generation + 1}-{name}", "born": generation + 1, "strategy": ""}
+            state["traces"][name] = []
+        state["resources"] = {n: p["initial_resources"] for n in roles}
+        state.update({"generation": generation + 1, "round": 1, "half": 0})
+        self._start_generation(state)
+        return result
+
+    def metrics(self, state: dict) -> dict:
+        all_fractions = [r["donation_fraction"] for r in state["round_log"]]
+        return {
+            "generations_completed": len(state["generation_results"]),
+            "rounds_played": len(state["round_log"]),
+            "donation_fraction_per_round": all_fractions,
+            "mean_donation_fraction": mean(all_fractions),
+            "mean_final_resources_per_generation": [g["mean_resources"] for g in state["generation_results"]],
+            "mean_resources": mean(list(state["resources"].values())),
+            "punishments": state["punishments"],
+            "strategies": {n: a["strategy"] for n, a in state["agents"].items()},
+        }
+
+    def chart(self, state: dict) -> dict:
+        log = state["round_log"]
+        return {
+            "type": "line",
+            "title": "Mean resources after each round",
+            "x": list(range(1, len(log) + 1)),
+            "series": [{"name": "Mean resources", "values": [r["mean_resources"] for r in log]}],
+        }

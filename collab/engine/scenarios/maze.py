@@ -1,0 +1,391 @@
+"""Collaborative maze with split views, after "The Collaboration Gap"."""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+
+from .base import Scenario, register
+
+MOVES = {"N": (-1, 0), "S": (1, 0), "E": (0, 1), "W": (0, -1)}
+STAY = "STAY"
+
+
+def shortest_path(size: int, blocked, start: list[int], goal: list[int]) -> list[str] | None:
+    """BFS; `blocked(r, c)` says whether a cell cannot be entered. Returns the moves or None."""
+    start_cell, goal_cell = (start[0], start[1]), (goal[0], goal[1])
+    came: dict[tuple[int, int], tuple[tuple[int, int], str] | None] = {start_cell: None}
+    queue = deque([start_cell])
+    while queue:
+        cell = queue.popleft()
+        if cell == goal_cell:
+            path = []
+            while came[cell] is not None:
+                cell, move = came[cell]
+                path.append(move)
+            return path[::-1]
+        for move, (dr, dc) in MOVES.items():
+            r, c = cell[0] + dr, cell[1] + dc
+            if 0 <= r < size and 0 <= c < size and (r, c) not in came and not blocked(r, c):
+                came[(r, c)] = (cell, move)
+                queue.append((r, c))
+    return None
+
+
+def generate_maze(seed: int, size: int, wall_ratio: float, min_path: int, max_path: int) -> dict:
+    """Place round(wall_ratio * size^2) walls and pick start and goal, retrying until the
+    shortest path is between min_path and max_path steps. Deterministic in the seed."""
+    rng = random.Random(f"maze:{seed}")
+    cells = [(r, c) for r in range(size) for c in range(size)]
+    n_walls = round(wall_ratio * size * size)
+    for _ in range(50_000):
+        walls = set(rng.sample(cells, n_walls))
+        open_cells = [cell for cell in cells if cell not in walls]
+        start, goal = (list(cell) for cell in rng.sample(open_cells, 2))
+        path = shortest_path(size, lambda r, c, w=walls: (r, c) in w, start, goal)
+        if path is not None and min_path <= len(path) <= max_path:
+            grid = ["".join("#" if (r, c) in walls else "." for c in range(size)) for r in range(size)]
+            return {"grid": grid, "start": start, "goal": goal, "optimal": len(path)}
+    raise ValueError(f"maze: no {size}x{size} maze with a {min_path}..{max_path} step path found; relax the parameters")
+
+
+@register
+class Maze(Scenario):
+    """Two agents move one shared token through a grid maze (row 0 is north,
+    column 0 is west). Each turn both state {"move": "N|S|E|W"} (optionally
+    with a "message" to the partner); the token moves only if both agree and
+    the move is legal. A wall or the edge means no move and a bump; differing
+    moves mean no move and a disagreement.
+
+    Split views (mode "pair"): the first role sees walls in the west half
+    (columns 0 .. size//2 - 1), the second role the east half. Both always
+    see the token and the goal, and both learn a wall when the team bumps
+    into it and the cells it has visited. mode "solo": only the first role
+    plays and sees the whole map.
+
+    relay: the first role leads. Each turn is two sequential act steps: the
+    leader proposes, then the follower, who sees the proposal, answers.
+
+    talk_per_turn > 0 adds that many free-text utterances (leader first,
+    alternating) before each turn.
+
+    Default action: {"move": "STAY"}, an abstention: the token does not move
+    that turn (counted as an abstention, not as a disagreement or bump).
+    STAY is not in the schema, so models cannot choose it.
+    """
+
+    key = "maze"
+    title = "Collaborative maze"
+    paper = "The Collaboration Gap (split-view collaborative maze; relay from the stronger agent)"
+    default_params = {
+        "mode": "pair",
+        "relay": False,
+        "max_moves": 30,
+        "size": 6,
+        "wall_ratio": 0.3,
+        "min_path": 7,
+        "max_path": 9,
+        "talk_per_turn": 0,
+    }
+    param_help = {
+        "mode": "pair (two agents with split views) or solo (one agent sees the whole map).",
+        "relay": "The first role proposes first and the second sees that proposal (pair mode only).",
+        "max_moves": "Most turns before the team gives up.",
+        "size": "The grid is size x size.",
+        "wall_ratio": "Share of cells that are walls.",
+        "min_path": "Shortest allowed optimal path length (steps).",
+        "max_path": "Longest allowed optimal path length (steps).",
+        "talk_per_turn": "Free-text utterances before each turn (0: only the optional message in each move).",
+    }
+    default_roles = [
+        {"name": "Navigator A", "persona": "Sees the west half of the maze.",
+         "goals": "Reach the goal together in as few moves as possible."},
+        {"name": "Navigator B", "persona": "Sees the east half of the maze.",
+         "goals": "Reach the goal together in as few moves as possible."},
+    ]
+    strategies = ["follow_known_path", "random"]
+
+    def check_params(self, p: dict) -> None:
+        self._choice(p, "mode", ["pair", "solo"])
+        self._range(p, "max_moves", 1, 500)
+        self._range(p, "size", 3, 12)
+        self._range(p, "wall_ratio", 0.0, 0.6)
+        self._range(p, "min_path", 1, p["size"] * p["size"])
+        self._range(p, "max_path", p["min_path"], p["size"] * p["size"])
+        self._range(p, "talk_per_turn", 0, 20)
+
+    def initial_state(self, params: dict, role_names: list[str], seed: int) -> dict:
+        p = self.params(params)
+        names = self._roles(role_names)
+        needed = 1 if p["mode"] == "solo" else 2
+        if len(names) < needed:
+            raise ValueError(f"{self.key}: {p['mode']} mode needs {needed} roles, got {len(names)}")
+        maze = generate_maze(seed, p["size"], p["wall_ratio"], p["min_path"], p["max_path"])
+        state = self._base_state(p, names, seed)
+        state.update(maze)
+        state.update({
+            "agents": names[:needed],
+            "pos": list(maze["start"]),
+            "turn": 1,
+            "talk_count": 0,
+            "proposal": None,
+            "known_walls": [],
+            "visited": [list(maze["start"])],
+            "log": [],
+            "transcript": [],
+            "distances": [maze["optimal"]],
+            "moves": 0,
+            "disagreements": 0,
+            "bumps": 0,
+            "abstentions": 0,
+            "solved": False,
+        })
+        self._start_turn(state)
+        return state
+
+    def _relay(self, state: dict) -> bool:
+        return state["params"]["relay"] and len(state["agents"]) == 2
+
+    def _start_turn(self, state: dict) -> None:
+        state["talk_count"] = 0
+        state["proposal"] = None
+        if state["params"]["talk_per_turn"] > 0 and len(state["agents"]) > 1:
+            state["stage"] = "talk"
+        else:
+            state["stage"] = "lead" if self._relay(state) else "act"
+
+    def rules_text(self, state: dict) -> str:
+        p = state["params"]
+        size = p["size"]
+        text = (
+            f"You are in a {size}x{size} grid maze (row 0 is north, column 0 is west). Walls (#) block movement. "
+            "Move the token (@) to the goal (G) with moves N, S, E or W. "
+            f"You have at most {p['max_moves']} turns. "
+        )
+        if len(state["agents"]) == 1:
+            return text + "You see the whole map and move alone."
+        a, b = state["agents"]
+        text += (
+            f"Two navigators share the token: {a} sees the walls in the west half (columns 0-{size // 2 - 1}), "
+            f"{b} sees the east half (columns {size // 2}-{size - 1}). Both always see the token and the goal. "
+            "Each turn both propose a move; the token moves only if both propose the same move and it does not "
+            "run into a wall or the edge (that is a bump, and both then know the wall). You may add a short "
+            "message for your partner to each move. "
+        )
+        if self._relay(state):
+            text += f"{a} leads: {a} proposes first and {b} sees that proposal before answering."
+        return text
+
+    def next_step(self, state: dict) -> dict | None:
+        stage, agents, turn = state["stage"], state["agents"], state["turn"]
+        if stage == "talk":
+            return {"phase": "talk", "actors": [agents[state["talk_count"] % len(agents)]], "round": turn}
+        if stage == "act":
+            return {"phase": "act", "actors": list(agents), "simultaneous": True, "round": turn}
+        if stage == "lead":
+            return {"phase": "act", "actors": [agents[0]], "simultaneous": False, "round": turn}
+        if stage == "follow":
+            return {"phase": "act", "actors": [agents[1]], "simultaneous": False, "round": turn}
+        return None
+
+    def visible(self, state: dict, role_name: str, r: int, c: int) -> bool:
+        agents = state["agents"]
+        if len(agents) == 1:
+            return True
+        west = c < state["params"]["size"] // 2
+        return west if role_name == agents[0] else not west
+
+    def knowledge(self, state: dict, role_name: str) -> list[str]:
+        """The map as this role knows it: '#' wall, '.' open, '?' unknown."""
+        size = state["params"]["size"]
+        known_walls = {(r, c) for r, c in state["known_walls"]}
+        visited = {(r, c) for r, c in state["visited"]}
+        rows = []
+        for r in range(size):
+            row = ""
+            for c in range(size):
+                if (r, c) in known_walls:
+                    row += "#"
+                elif (r, c) in visited or [r, c] == state["goal"] or self.visible(state, role_name, r, c):
+                    row += state["grid"][r][c]
+                else:
+                    row += "?"
+            rows.append(row)
+        return rows
+
+    def render(self, state: dict, role_name: str) -> str:
+        rows = self.knowledge(state, role_name)
+        size = state["params"]["size"]
+        lines = ["    " + " ".join(str(c) for c in range(size))]
+        for r, row in enumerate(rows):
+            cells = []
+            for c, ch in enumerate(row):
+                if [r, c] == state["pos"]:
+                    ch = "@"
+                elif [r, c] == state["goal"]:
+                    ch = "G"
+                cells.append(ch)
+            lines.append(f"{r:>2}  " + " ".join(cells))
+        return "\n".join(lines)
+
+    def observation(self, state: dict, role_name: str) -> str:
+        p = state["params"]
+        if role_name not in state["agents"]:
+            return f"{role_name} watches; only {', '.join(state['agents'])} move in this maze."
+        lines = [
+            f"You are {role_name}. Turn {state['turn']} of {p['max_moves']}.",
+            "The map as you know it (@ token, G goal, # wall, . open, ? not visible to you):",
+            self.render(state, role_name),
+            f"Token at row {state['pos'][0]}, column {state['pos'][1]}; goal at row {state['goal'][0]}, "
+            f"column {state['goal'][1]}.",
+        ]
+        if len(state["agents"]) == 2:
+            partner = next(a for a in state["agents"] if a != role_name)
+            side = "west" if role_name == state["agents"][0] else "east"
+            lines.append(f"You see the {side} half; {partner} sees the other half.")
+        if state["log"]:
+            last = state["log"][-1]
+            said = ", ".join(f"{n} {m}" for n, m in last["proposals"].items())
+            lines.append(f"Last turn: {said} -> {last['outcome']}.")
+        talk = [e for e in state["transcript"] if e["text"]][-6:]
+        if talk:
+            lines.append("Recent messages:")
+            lines += [f"- turn {e['round']}, {e['role']}: {e['text']}" for e in talk]
+        if state["stage"] == "follow" and role_name == state["agents"][1] and state["proposal"]:
+            leader = state["agents"][0]
+            lines.append(f"{leader} proposes to move {state['proposal']['move']}"
+                         + (f": \"{state['proposal']['message']}\"" if state["proposal"].get("message") else "."))
+        lines.append("Which move do you propose?")
+        return "\n".join(lines)
+
+    def action_schema(self, state: dict, role_name: str) -> dict:
+        return {
+            "type": "object",
+            "properties": {
+                "move": {"type": "string", "enum": list(MOVES), "description": "N, S, E or W."},
+                "message": {"type": "string", "maxLength": 500, "description": "Optional note to your partner."},
+            },
+            "required": ["move"],
+        }
+
+    def default_action(self, state: dict, role_name: str) -> dict:
+        return {"move": STAY}
+
+    def plan(self, state: dict, role_name: str) -> list[str] | None:
+        """Shortest path on this role's knowledge, unknown cells taken as open."""
+        rows = self.knowledge(state, role_name)
+        return shortest_path(state["params"]["size"], lambda r, c: rows[r][c] == "#", state["pos"], state["goal"])
+
+    def scripted_action(self, state: dict, role_name: str, strategy: str, rng: random.Random) -> dict:
+        if strategy == "random":
+            return {"move": rng.choice(list(MOVES))}
+        if strategy != "follow_known_path":
+            raise ValueError(f"{self.key}: unknown strategy {strategy!r}; known: {', '.join(self.strategies)}")
+        agents = state["agents"]
+        if state["stage"] == "follow":
+            return {"move": state["proposal"]["move"]}
+        # Without relay the second agent defers to the first after a disagreement, so the pair cannot deadlock.
+        if len(agents) == 2 and role_name == agents[1] and state["log"] and state["log"][-1]["outcome"] == "disagree":
+            return {"move": state["log"][-1]["proposals"][agents[0]]}
+        path = self.plan(state, role_name)
+        move = path[0] if path else rng.choice(list(MOVES))
+        return {"move": move, "message": f"I'd go {move}; my map gives {len(path) if path else '?'} steps left."}
+
+    def scripted_talk(self, state: dict, role_name: str, strategy: str, rng: random.Random) -> str:
+        rows = self.knowledge(state, role_name)
+        walls = [f"({r},{c})" for r, row in enumerate(rows) for c, ch in enumerate(row)
+                 if ch == "#" and self.visible(state, role_name, r, c)]
+        path = self.plan(state, role_name)
+        head = f"I'd go {path[0]}." if path else "I see no way through."
+        return f"{head} Walls on my side: {', '.join(walls) or 'none'}."
+
+    def on_talk(self, state: dict, role_name: str, text: str) -> dict:
+        state["transcript"].append({"round": state["turn"], "role": role_name, "text": text})
+        state["talk_count"] += 1
+        if state["talk_count"] >= state["params"]["talk_per_turn"]:
+            state["stage"] = "lead" if self._relay(state) else "act"
+        return state
+
+    def _note(self, state: dict, role_name: str, action: dict) -> None:
+        if action.get("message"):
+            state["transcript"].append({"round": state["turn"], "role": role_name, "text": action["message"]})
+
+    def resolve(self, state: dict, actions: dict[str, dict], rng: random.Random) -> tuple[dict, dict]:
+        for name, action in actions.items():
+            self._note(state, name, action)
+        if state["stage"] == "lead":
+            leader = state["agents"][0]
+            state["proposal"] = dict(actions[leader])
+            state["stage"] = "follow"
+            return state, {"turn": state["turn"], "leader": leader, "proposal": actions[leader]["move"]}
+        proposals = {name: actions[name]["move"] for name in actions}
+        if state["stage"] == "follow":
+            proposals = {state["agents"][0]: state["proposal"]["move"], **proposals}
+        return state, self._resolve_turn(state, proposals)
+
+    def _resolve_turn(self, state: dict, proposals: dict[str, str]) -> dict:
+        p = state["params"]
+        size = p["size"]
+        moves = set(proposals.values())
+        if STAY in moves:
+            outcome = "abstain"
+            state["abstentions"] += 1
+        elif len(moves) > 1:
+            outcome = "disagree"
+            state["disagreements"] += 1
+        else:
+            dr, dc = MOVES[moves.pop()]
+            r, c = state["pos"][0] + dr, state["pos"][1] + dc
+            if not (0 <= r < size and 0 <= c < size):
+                outcome = "bump (edge)"
+                state["bumps"] += 1
+            elif state["grid"][r][c] == "#":
+                outcome = "bump (wall)"
+                state["bumps"] += 1
+                if [r, c] not in state["known_walls"]:
+                    state["known_walls"].append([r, c])
+            else:
+                outcome = "moved"
+                state["moves"] += 1
+                state["pos"] = [r, c]
+                if [r, c] not in state["visited"]:
+                    state["visited"].append([r, c])
+        walls = {(r, c) for r in range(size) for c in range(size) if state["grid"][r][c] == "#"}
+        distance = len(shortest_path(size, lambda r, c: (r, c) in walls, state["pos"], state["goal"]) or [])
+        state["distances"].append(distance)
+        record = {"turn": state["turn"], "proposals": proposals, "outcome": outcome, "pos": list(state["pos"]),
+                  "distance": distance}
+        state["log"].append(record)
+        state["turn"] += 1
+        if state["pos"] == state["goal"]:
+            state["solved"] = True
+            self._finish(state, f"reached the goal in {state['turn'] - 1} turns ({state['moves']} moves; "
+                                f"optimal {state['optimal']})")
+        elif state["turn"] > p["max_moves"]:
+            self._finish(state, f"out of turns after {p['max_moves']} without reaching the goal")
+        else:
+            self._start_turn(state)
+        return dict(record)
+
+    def metrics(self, state: dict) -> dict:
+        turns = len(state["log"])
+        return {
+            "solved": state["solved"],
+            "turns": turns,
+            "moves": state["moves"],
+            "disagreements": state["disagreements"],
+            "bumps": state["bumps"],
+            "abstentions": state["abstentions"],
+            "optimal_length": state["optimal"],
+            "path_efficiency": state["optimal"] / turns if state["solved"] and turns else 0.0,
+            "mode": state["params"]["mode"],
+            "relay": self._relay(state),
+        }
+
+    def chart(self, state: dict) -> dict:
+        return {
+            "type": "line",
+            "title": "Distance to the goal (steps) after each turn",
+            "x": list(range(len(state["distances"]))),
+            "series": [{"name": "Distance to goal", "values": list(state["distances"])}],
+        }

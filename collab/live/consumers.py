@@ -1,0 +1,150 @@
+"""The live session socket: /ws/sessions/<id>/.
+
+Permission is checked in connect() and again for every action. The client
+sends {"type": "hello", "last_seq": N} on each (re)connect and gets exactly
+the events after N from the database; live events whose seq skips ahead
+(a dropped channel message) are filled from the database too.
+"""
+
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth.models import User
+
+from collab.live import bus, fragments, presence
+from collab.sessions import permissions, selectors, services
+from collab.sessions.models import Session
+from collab.sessions.permissions import Refused
+
+logger = logging.getLogger(__name__)
+CATCH_UP_LIMIT = 2000
+
+
+class SessionConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
+        self.user = self.scope.get("user")
+        self.last_seq = None
+        self.session = await self._load()
+        if self.session is None or not await database_sync_to_async(permissions.can_view)(self.session, self.user):
+            await self.close(code=4403)
+            return
+        self.roles = {r["name"]: r for r in self.session.team_snapshot.get("roles", [])}
+        self.group = bus.group_name(self.session_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        names = await presence.join(self.session_id, self.user.username)
+        await bus.send(self.session_id, {"type": "presence.update", "names": names})
+
+    async def disconnect(self, code):
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            names = await presence.leave(self.session_id, self.user.username)
+            await bus.send(self.session_id, {"type": "presence.update", "names": names})
+
+    @database_sync_to_async
+    def _load(self):
+        return Session.objects.filter(pk=self.session_id).first()
+
+    # --- from the browser -------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            data = json.loads(text_data or "{}")
+        except json.JSONDecodeError:
+            return
+        kind = data.get("type") or data.get("action")
+        if kind == "hello":
+            await self._catch_up(int(data.get("last_seq") or 0))
+            return
+        try:
+            await self._act(kind, data)
+        except Refused as exc:
+            await self.send(text_data=fragments.flash(str(exc)))
+            await self.send(text_data=json.dumps({"type": "refused", "action": kind, "reason": str(exc)}))
+
+    @database_sync_to_async
+    def _act(self, action: str, data: dict) -> None:
+        user = User.objects.get(pk=self.user.pk)
+        session = Session.objects.get(pk=self.session_id)
+        if not permissions.can_view(session, user):
+            raise Refused("You no longer have access to this session.")
+        simple = {"pause": services.session_pause, "resume": services.session_resume, "step": services.session_step,
+                  "stop": services.session_stop, "start": services.session_start}
+        if action in simple:
+            simple[action](session=session, user=user)
+        elif action == "inject":
+            services.session_inject(session=session, user=user, text=data.get("text", ""),
+                                    to_role=data.get("to_role") or None)
+        elif action == "edit_plan":
+            services.session_edit_plan(session=session, user=user, steps=_plan_steps(data))
+        elif action == "take_seat":
+            services.seat_take(session=session, user=user, role=data.get("role", ""))
+        elif action == "release_seat":
+            services.seat_release(session=session, user=user, role=data.get("role", ""))
+        elif action == "say":
+            services.seat_message(session=session, user=user, role=data.get("role", ""), text=data.get("text", ""))
+        else:
+            raise Refused(f"Unknown action {action!r}.")
+
+    # --- catch-up ----------------------------------------------------------------
+
+    async def _catch_up(self, after: int) -> None:
+        missing, last = await database_sync_to_async(selectors.events_after)(self.session_id, after, CATCH_UP_LIMIT)
+        if after > last or len(missing) >= CATCH_UP_LIMIT:
+            await self.send(text_data=fragments.reload_page())
+            return
+        self.last_seq = after
+        for event in missing:
+            await self._send_event(event)
+
+    async def _send_event(self, event: dict) -> None:
+        await self.send(text_data=fragments.event_oob(event, self.roles))
+        self.last_seq = event["seq"]
+
+    # --- from the channel layer --------------------------------------------------
+
+    async def log_event(self, message):
+        event = message["event"]
+        if self.last_seq is None or event["seq"] <= self.last_seq:
+            return  # before the hello, catch-up delivers it; at or below last_seq, already sent
+        if event["seq"] > self.last_seq + 1:
+            await self._catch_up(self.last_seq)  # a dropped broadcast: fill the gap from the database
+            return
+        await self._send_event(event)
+
+    async def turn_start(self, message):
+        await self.send(text_data=fragments.turn_start(message["turn"], message["actors"], self.roles, message["live"]))
+
+    async def turn_delta(self, message):
+        await self.send(text_data=fragments.delta(message["turn"], message["actor"], message["text"]))
+
+    async def turn_reset(self, message):
+        await self.send(text_data=fragments.delta_reset(message["turn"], message["actor"]))
+
+    async def session_stats(self, message):
+        await self.send(text_data=fragments.stats(message["stats"]))
+
+    async def presence_update(self, message):
+        await self.send(text_data=fragments.presence(message["names"]))
+
+
+def _plan_steps(data: dict) -> list[dict]:
+    raw = data.get("steps")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raise Refused("The plan was not changed: the steps are not valid JSON.") from None
+    if raw is None:
+        texts = data.get("text") or []
+        texts = texts if isinstance(texts, list) else [texts]
+        owners = data.get("owner") or []
+        owners = owners if isinstance(owners, list) else [owners]
+        statuses = data.get("status") or []
+        statuses = statuses if isinstance(statuses, list) else [statuses]
+        raw = [{"text": t, "owner": owners[i] if i < len(owners) else "", "status": statuses[i] if i < len(statuses) else "todo"}
+               for i, t in enumerate(texts) if str(t).strip()]
+    return raw

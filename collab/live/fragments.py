@@ -1,0 +1,84 @@
+"""HTML fragments for the htmx ws extension: out-of-band swaps keyed by id.
+Every event fragment carries its seq (id="ev-<seq>", data-seq)."""
+
+import re
+
+from django.template.loader import render_to_string
+from django.utils.html import escape
+
+from collab.engine import plan as plan_mod
+
+
+def dom_key(actor: str) -> str:
+    """A role name made safe for an element id and a CSS selector."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", actor)
+
+
+def event_context(event: dict, roles: dict[str, dict]) -> dict:
+    actor = event["actor"]
+    role = roles.get(actor)
+    return {
+        "e": event,
+        "p": event.get("payload") or {},
+        "role": role,
+        "is_role": role is not None,
+        "is_user": actor.startswith("user:"),
+        "who": actor.removeprefix("user:"),
+    }
+
+
+def render_event(event: dict, roles: dict[str, dict]) -> str:
+    return render_to_string("live/event.html", event_context(event, roles))
+
+
+def event_oob(event: dict, roles: dict[str, dict]) -> str:
+    parts = [f'<div hx-swap-oob="beforeend:#stream">{render_event(event, roles)}</div>']
+    turn, actor = event.get("turn_index"), event["actor"]
+    if event["kind"] == "message" and turn is not None:
+        parts.append(f'<div id="live-{turn}-{dom_key(actor)}" hx-swap-oob="delete"></div>')
+    if event["kind"] == "plan":
+        parts.append(plan_board(event["payload"].get("plan", {}), event["payload"].get("diff", []), oob=True))
+    if event["kind"] == "state":
+        parts.append(render_to_string("live/status_badge.html", {"status": event["payload"]["status"], "oob": True}))
+    if event["kind"] in {"intervention"} or (event["kind"] == "message" and (event["payload"] or {}).get("intervention")):
+        parts.append(f'<div hx-swap-oob="afterbegin:#timeline">{render_to_string("live/timeline_item.html", {"e": event, "p": event["payload"]})}</div>')
+    parts.append(f'<div id="last-seq" hx-swap-oob="true" data-seq="{event["seq"]}"></div>')
+    return "".join(parts)
+
+
+def plan_board(plan: dict, changes: list[dict] | None = None, oob: bool = False) -> str:
+    changed = {c["index"] for c in changes or [] if c["op"] != "remove"}
+    steps = [{**s, "n": i + 1, "changed": i in changed} for i, s in enumerate(plan.get("steps", []))]
+    return render_to_string("live/plan_board.html", {
+        "steps": steps, "version": plan.get("version", 0), "oob": oob, "statuses": plan_mod.STATUSES})
+
+
+def turn_start(turn: int, actors: list[str], roles: dict[str, dict], live: bool) -> str:
+    bubbles = "".join(render_to_string("live/streaming.html", {"turn": turn, "actor": a, "key": dom_key(a), "role": roles.get(a), "live": live})
+                      for a in actors)
+    return f'<div hx-swap-oob="beforeend:#stream">{bubbles}</div>'
+
+
+def delta(turn: int, actor: str, text: str) -> str:
+    return f'<div hx-swap-oob="beforeend:#live-body-{turn}-{dom_key(actor)}">{escape(text)}</div>'
+
+
+def delta_reset(turn: int, actor: str) -> str:
+    return f'<div id="live-body-{turn}-{dom_key(actor)}" hx-swap-oob="true" class="msg-body"></div>'
+
+
+def stats(stats: dict) -> str:
+    return render_to_string("live/stats.html", {"s": stats, "oob": True})
+
+
+def presence(names: list[str]) -> str:
+    return render_to_string("live/presence.html", {"names": names, "oob": True})
+
+
+def flash(text: str, level: str = "error") -> str:
+    return (f'<div id="live-flash" hx-swap-oob="true" class="flash flash-{level}" role="alert">'
+            f"{escape(text)}</div>")
+
+
+def reload_page() -> str:
+    return '<div id="live-reload" hx-swap-oob="true" data-reload="1"></div>'

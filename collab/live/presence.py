@@ -1,0 +1,42 @@
+"""Who is watching a session: a Redis hash of username -> open sockets."""
+
+import redis.asyncio as aioredis
+from django.conf import settings
+
+_clients: dict[int, aioredis.Redis] = {}
+
+
+def _client() -> aioredis.Redis:
+    import asyncio
+
+    loop_id = id(asyncio.get_running_loop())
+    if loop_id not in _clients:
+        _clients[loop_id] = aioredis.Redis.from_url(settings.CONTROL_REDIS_URL)
+    return _clients[loop_id]
+
+
+def _key(session_id: int) -> str:
+    return f"collab:presence:{session_id}"
+
+
+async def _names(session_id: int) -> list[str]:
+    raw = await _client().hgetall(_key(session_id))
+    return sorted(k.decode() for k, v in raw.items() if int(v) > 0)
+
+
+async def join(session_id: int, username: str) -> list[str]:
+    try:
+        await _client().hincrby(_key(session_id), username, 1)
+        await _client().expire(_key(session_id), 86400)
+        return await _names(session_id)
+    except Exception:
+        return [username]
+
+
+async def leave(session_id: int, username: str) -> list[str]:
+    try:
+        if await _client().hincrby(_key(session_id), username, -1) <= 0:
+            await _client().hdel(_key(session_id), username)
+        return await _names(session_id)
+    except Exception:
+        return []

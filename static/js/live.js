@@ -1,0 +1,38 @@
+// Live session page: tell the server the last seq we rendered on every
+// (re)connect, so it sends exactly the missing events; reload when asked.
+(function () {
+  function lastSeq() {
+    var marker = document.getElementById("last-seq");
+    return marker ? parseInt(marker.dataset.seq || "0", 10) : 0;
+  }
+  document.body.addEventListener("htmx:wsOpen", function (evt) {
+    evt.detail.socketWrapper.send(JSON.stringify({ type: "hello", last_seq: lastSeq() }));
+  });
+  document.body.addEventListener("htmx:wsConfigSend", function (evt) {
+    // Forms also post over HTTP without the socket; over the socket the CSRF token is not needed.
+    delete evt.detail.parameters.csrfmiddlewaretoken;
+  });
+  document.body.addEventListener("htmx:wsAfterSend", function (evt) {
+    var form = evt.detail.elt;
+    if (form && form.querySelector) {
+      var box = form.querySelector("textarea");
+      if (box) box.value = "";
+    }
+  });
+  document.body.addEventListener("htmx:wsAfterMessage", function () {
+    var reload = document.getElementById("live-reload");
+    if (reload && reload.dataset.reload) window.location.reload();
+    var stream = document.getElementById("stream");
+    if (stream && window.innerHeight + window.scrollY >= document.body.scrollHeight - 200) {
+      window.scrollTo(0, document.body.scrollHeight);
+    }
+  });
+  function tick() {
+    document.querySelectorAll(".countdown[data-deadline]").forEach(function (el) {
+      var left = Math.max(0, Math.round((Date.parse(el.dataset.deadline) - Date.now()) / 1000));
+      el.textContent = "(" + left + " s left, then the agent answers)";
+    });
+  }
+  setInterval(tick, 1000);
+  tick();
+})();
