@@ -4,13 +4,36 @@ from django.contrib.auth.models import User
 from tests import procs
 
 
+class Workers:
+    """The suite's real Celery worker; a test may kill it, the next gets a new one."""
+
+    def __init__(self):
+        self.proc = None
+        self.generation = 0
+
+    def ensure(self) -> procs.Proc:
+        if self.proc is None or not self.proc.alive():
+            self.generation += 1
+            self.proc = procs.start_worker(f"w{self.generation}")
+        return self.proc
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.stop()
+
+
 @pytest.fixture(scope="session")
-def worker(django_db_setup, django_db_blocker):
+def workers(django_db_setup, django_db_blocker):
+    pool = Workers()
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
+def worker(workers, django_db_blocker):
     """A real Celery worker process on the test database and test Redis."""
     with django_db_blocker.unblock():
-        proc = procs.start_worker("w1")
-    yield proc
-    proc.stop()
+        return workers.ensure()
 
 
 @pytest.fixture
