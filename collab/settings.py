@@ -84,7 +84,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # their own processes and must see what the tests write.
     _db["TEST"] = {"NAME": str(RUN_DIR / "test.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
-    _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": env_int("COLLAB_DB_POOL_SIZE", 20)}
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": env_int("COLLAB_DB_POOL_SIZE", 20), "timeout": env_float("COLLAB_DB_POOL_TIMEOUT", 10.0)}
     _db["OPTIONS"]["connect_timeout"] = 5
 else:
     fail("DATABASE_URL", f"unsupported database engine {_db['ENGINE']} (use postgres:// or sqlite://)")
@@ -168,6 +169,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},
+        # An unreachable database is reported once, by collab_check or /healthz, not per reconnect attempt.
+        "psycopg.pool": {"level": "ERROR"},
         "openai": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},

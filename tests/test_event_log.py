@@ -20,6 +20,7 @@ def test_append_numbers_events_without_gaps(session):
     assert session.last_seq == 5
 
 
+@pytest.mark.django_db(transaction=True)
 def test_append_needs_a_transaction(session):
     with pytest.raises(RuntimeError):
         events.append(session, kind="message", actor="x")

@@ -57,7 +57,8 @@ class LLMUnavailable(Exception):
 class Provider(Protocol):
     kind: str
 
-    async def stream(self, request: ChatRequest, on_delta: DeltaCallback, should_stop: StopCheck) -> ChatResult: ...
+    async def stream(self, request: ChatRequest, on_delta: DeltaCallback, should_stop: StopCheck, *,
+                     on_reset: Callable[[], Awaitable[None]] | None = None) -> ChatResult: ...
 
 
 def estimate_tokens(text: str) -> int:

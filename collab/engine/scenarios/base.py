@@ -18,7 +18,8 @@ Steps are dicts: {"phase": "act", "actors": [...], "simultaneous": bool,
 A reflect step lists the actors that have not reflected yet, so the engine may
 collect all reflections from the same state and record them one by one.
 An empty utterance is a pass; when every speaker passes in a row the
-discussion ends early.
+discussion ends early. Offline, `scripted_action` fills act steps and
+`scripted_talk` fills both talk and reflect steps (see `play_scripted`).
 
 State is a plain JSON dict (lists, dicts, str, numbers, bools, None) so it can
 be stored in the database and in events. `apply`, `record_talk`,
@@ -106,7 +107,8 @@ def _check(value: Any, schema: dict, path: str) -> Any:
                 value = coerced
                 break
         else:
-            raise SchemaError(f"{path}: expected {' or '.join(options)}, got {json_type(value)} {_show(value)}")
+            got = "null" if value is None else f"{json_type(value)} {_show(value)}"
+            raise SchemaError(f"{path}: expected {' or '.join(options)}, got {got}")
 
     if "enum" in schema and not any(json_type(value) == json_type(o) and value == o for o in schema["enum"]):
         choices = ", ".join(_show(o) for o in schema["enum"])
@@ -353,7 +355,7 @@ class Scenario:
         if step is None:
             raise ValueError(f"{self.key}: the game is over ({self.end_reason(state)})")
         if step["phase"] != phase:
-            raise ValueError(f"{self.key}: expected a {step['phase']} step, not {phase}")
+            raise ValueError(f"{self.key}: the current step is {step['phase']}, not {phase}")
         if role_name is not None and role_name not in step["actors"]:
             raise ValueError(f"{self.key}: {role_name} is not expected now (waiting for {', '.join(step['actors'])})")
         return step

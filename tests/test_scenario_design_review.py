@@ -1,0 +1,86 @@
+import random
+
+import pytest
+
+from collab.engine import scenarios
+
+REVIEW = scenarios.get("design_review")
+ROLES = ["Project Manager", "Problem Formulation", "System Complexity", "Societal & Ethical"]
+CRITERIA = ["Problem definition", "Technical feasibility", "Societal & ethical impact", "Project plan"]
+
+
+def submitted(talk, sections):
+    state = REVIEW.initial_state({"talk_rounds": 1}, ROLES, 0)
+    for name, text in zip(ROLES, talk, strict=True):
+        assert REVIEW.next_step(state)["actors"] == [name]
+        state = REVIEW.record_talk(state, name, text)
+    assert REVIEW.next_step(state) == {"phase": "act", "actors": ["Project Manager"], "simultaneous": False,
+                                       "round": 2}
+    action = {"proposal": "A solar still", "sections": sections}
+    clean, reason = REVIEW.validate_action(state, "Project Manager", action)
+    assert reason is None
+    state, report = REVIEW.apply(state, {"Project Manager": clean}, random.Random(0))
+    assert REVIEW.next_step(state) is None
+    return state, report
+
+
+def test_coverage_of_perspectives_and_sections():
+    state, report = submitted(
+        ["Budget first.", "Users are 300 students.", "", "Water safety matters."],
+        {"Problem definition": "Clean water for 300.", "Technical feasibility": "  ", "Project plan": "Two terms."},
+    )
+    m = REVIEW.metrics(state)
+    assert m["contributors"] == ["Project Manager", "Problem Formulation", "Societal & Ethical"]
+    assert m["perspective_coverage"] == 0.75
+    # Two of four sections have text (one is blank, one is missing).
+    assert m["section_coverage"] == 0.5 and report["section_coverage"] == 0.5
+    assert state["proposal"]["sections"]["Societal & ethical impact"] == ""
+    assert m["rubric_scores"] == {} and m["mean_rubric_total"] is None
+    assert REVIEW.chart(state)["series"][0]["values"] == [1, 1, 0, 1]
+
+
+def test_scoring_by_instructor_and_judge():
+    state, _ = submitted(["a", "b", "c", "d"], {c: "text" for c in CRITERIA})
+    scored = REVIEW.score(state, dict(zip(CRITERIA, [3, 2, 1, 0], strict=True)), "instructor")
+    scored = REVIEW.score(scored, dict.fromkeys(CRITERIA, 3), "judge")
+    assert state["scores"] == {}, "score returns a new state"
+    m = REVIEW.metrics(scored)
+    # (3 + 2 + 1 + 0) / (4 criteria x top level 3) = 0.5; the judge gives everything the top level.
+    assert m["rubric_totals"] == {"instructor": 0.5, "judge": 1.0}
+    assert m["mean_rubric_total"] == 0.75
+    chart = REVIEW.chart(scored)
+    assert chart["x"] == CRITERIA and chart["series"][0] == {"name": "instructor", "values": [3, 2, 1, 0]}
+
+
+def test_bad_scores_are_refused():
+    state, _ = submitted(["a", "b", "c", "d"], {})
+    with pytest.raises(ValueError, match="no score for Project plan"):
+        REVIEW.score(state, dict(zip(CRITERIA[:3], [1, 1, 1], strict=True)), "judge")
+    with pytest.raises(ValueError, match="level index from 0 to 3, got 4"):
+        REVIEW.score(state, dict.fromkeys(CRITERIA, 4), "judge")
+    with pytest.raises(ValueError, match="unknown criteria Style"):
+        REVIEW.score(state, {**dict.fromkeys(CRITERIA, 1), "Style": 2}, "judge")
+    fresh = REVIEW.initial_state({}, ROLES, 0)
+    with pytest.raises(ValueError, match="no proposal has been submitted"):
+        REVIEW.score(fresh, dict.fromkeys(CRITERIA, 1), "judge")
+
+
+def test_custom_rubric_and_manager():
+    rubric = [{"name": "Clarity", "description": "Easy to follow.", "levels": ["poor", "good"]}]
+    state = REVIEW.initial_state({"rubric": rubric, "talk_rounds": 0, "manager_role": "B"}, ["A", "B"], 0)
+    assert REVIEW.next_step(state)["actors"] == ["B"]
+    assert REVIEW.action_schema(state, "B")["properties"]["sections"]["properties"] == {
+        "Clarity": {"type": "string", "maxLength": 20000}}
+    with pytest.raises(ValueError, match="levels must be a list of at least two labels"):
+        REVIEW.params({"rubric": [{"name": "X", "levels": ["only"]}]})
+    with pytest.raises(ValueError, match="criterion names must be unique"):
+        REVIEW.params({"rubric": rubric + rubric})
+    with pytest.raises(ValueError, match="brief must not be empty"):
+        REVIEW.params({"brief": " "})
+
+
+def test_scripted_proposal_covers_every_criterion():
+    state, _ = scenarios.play_scripted(REVIEW, ROLES, "templated")
+    m = REVIEW.metrics(state)
+    assert m["perspective_coverage"] == 1.0 and m["section_coverage"] == 1.0
+    assert m["utterances"] == dict.fromkeys(ROLES, 2)

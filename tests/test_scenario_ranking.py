@@ -1,0 +1,100 @@
+import random
+
+import pytest
+
+from collab.engine import scenarios
+from collab.engine.scenarios.ranking import TASKS, ranking_distance
+
+RANKING = scenarios.get("ranking")
+TRUTH = [item for item, _ in TASKS["moon"]["expert"]]
+ROLES = ["Reporter", "Member", "Expert"]
+
+
+def swap(ranking, *pairs):
+    out = list(ranking)
+    for i, j in pairs:
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+def play(individual, team, params=None):
+    state = RANKING.initial_state({"discussion_rounds": 1, **(params or {})}, ROLES, 0)
+    state, _ = RANKING.apply(state, {n: {"ranking": r} for n, r in individual.items()}, random.Random(0))
+    while RANKING.next_step(state)["phase"] == "talk":
+        state = RANKING.record_talk(state, RANKING.next_step(state)["actors"][0], "my view")
+    assert RANKING.next_step(state)["actors"] == ["Reporter"]
+    state, _ = RANKING.apply(state, {"Reporter": {"ranking": team}}, random.Random(0))
+    assert RANKING.next_step(state) is None
+    return state
+
+
+def test_errors_and_synergy_gap_by_hand():
+    individual = {
+        "Reporter": swap(TRUTH, (0, 1)),  # error 1 + 1 = 2
+        "Member": TRUTH[::-1],            # error |2i - 9| over i = 9+7+5+3+1+1+3+5+7+9 = 50
+        "Expert": TRUTH,                  # error 0
+    }
+    team = swap(TRUTH, (2, 3), (4, 5))    # error 4
+    m = RANKING.metrics(play(individual, team))
+    assert m["member_errors"] == {"Reporter": 2, "Member": 50, "Expert": 0}
+    assert m["best_member"] == "Expert" and m["best_member_error"] == 0
+    assert m["team_error"] == 4 and m["synergy_gap"] == 4
+    # Mean rank of item k: Reporter's rank + (9 - k) + k over 3 = (rank_R + 9) / 3, so the mean
+    # ranking is the Reporter's ranking (error 2). Team to it: 2 + 4 = 6; team to the expert: 4.
+    assert m["mean_ranking"] == individual["Reporter"] and m["mean_ranking_error"] == 2
+    assert m["team_distance_to_expert"] == 4 and m["team_distance_to_mean"] == 6
+    assert m["team_closer_to"] == "expert"
+    chart = RANKING.chart(play(individual, team))
+    assert chart["x"] == ["Reporter", "Member", "Expert", "Mean ranking", "Team"]
+    assert chart["series"][0]["values"] == [2, 50, 0, 2, 4]
+
+
+def test_team_that_averages_is_closer_to_the_mean():
+    individual = {"Reporter": swap(TRUTH, (0, 1)), "Member": TRUTH[::-1], "Expert": TRUTH}
+    m = RANKING.metrics(play(individual, swap(TRUTH, (0, 1))))
+    assert m["team_closer_to"] == "mean" and m["synergy_gap"] == 2
+
+
+def test_ranking_distance():
+    assert ranking_distance(TRUTH, TRUTH) == 0
+    assert ranking_distance(swap(TRUTH, (0, 9)), TRUTH) == 18
+
+
+def test_only_the_expert_sees_the_expert_ranking():
+    state = RANKING.initial_state({}, ROLES, 0)
+    assert "Private: you are the expert" in RANKING.observation(state, "Expert")
+    assert "nearly worthless" in RANKING.observation(state, "Expert")
+    assert "Private" not in RANKING.observation(state, "Member")
+    assert state["items"] != TRUTH and sorted(state["items"]) == sorted(TRUTH)
+
+
+def test_roles_from_params():
+    state = RANKING.initial_state({"expert_role": "Member", "reporter_role": "Expert"}, ROLES, 0)
+    assert state["expert_role"] == "Member" and state["reporter"] == "Expert"
+    with pytest.raises(ValueError, match="expert_role 'Nobody' is not one of the roles"):
+        RANKING.initial_state({"expert_role": "Nobody"}, ROLES, 0)
+
+
+def test_rankings_are_validated():
+    state = RANKING.initial_state({}, ROLES, 0)
+    dup = TRUTH[:9] + [TRUTH[0]]
+    assert RANKING.validate_action(state, "Member", {"ranking": dup})[1] == (
+        'action.ranking[9]: "Two 100 lb tanks of oxygen" appears more than once')
+    wrong = TRUTH[:9] + ["Chocolate"]
+    assert 'action.ranking[9]: "Chocolate" is not one of' in RANKING.validate_action(state, "Member",
+                                                                                    {"ranking": wrong})[1]
+    assert RANKING.validate_action(state, "Member", {"ranking": TRUTH}) == ({"ranking": TRUTH}, None)
+
+
+def test_scripted_reporters():
+    state = RANKING.initial_state({"discussion_rounds": 0}, ROLES, 0)
+    rng = random.Random(3)
+    actions = {n: RANKING.scripted_action(state, n, s, rng)
+               for n, s in [("Reporter", "anchored"), ("Member", "anchored"), ("Expert", "expert_truthful")]}
+    assert actions["Expert"] == {"ranking": TRUTH}
+    state, _ = RANKING.apply(state, actions, rng)
+    follow = RANKING.scripted_action(state, "Reporter", "follow_expert", rng)
+    assert follow == {"ranking": TRUTH}
+    average = RANKING.scripted_action(state, "Reporter", "average", rng)
+    assert average["ranking"] == RANKING.metrics(state)["mean_ranking"]
+    assert RANKING.default_action(state, "Reporter") == {"ranking": state["individual"]["Reporter"]}
