@@ -1,0 +1,61 @@
+"""`make run` brings the whole app up on embedded defaults, and Ctrl-C
+(SIGINT) leaves no daphne, celery or redis process behind."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+
+import psutil
+
+from tests.procs import ROOT, free_port
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_make_run_serves_and_sigint_stops_everything(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "MAKEFLAGS", "MFLAGS"}}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path}/run.sqlite3", COLLAB_PORT=str(port))
+    log = open(tmp_path / "make-run.log", "wb")  # noqa: SIM115 - closed below
+    make = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline, health = time.monotonic() + 120, None
+        while time.monotonic() < deadline:
+            try:
+                status, body = get(f"{base}/healthz")
+                health = json.loads(body)
+                if status == 200:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.5)
+        output = (tmp_path / "make-run.log").read_text(errors="replace")
+        assert health and health["status"] == "ok", output
+        assert health["workers"]["count"] == 1
+        assert "username 'demo'" in output
+        status, body = get(f"{base}/accounts/login/")
+        assert status == 200 and b'name="username"' in body
+
+        children = psutil.Process(make.pid).children(recursive=True)
+        names = " ".join(" ".join(p.cmdline()) for p in children)
+        assert "daphne" in names and "celery" in names
+        os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        make.wait(60)
+        time.sleep(0.5)
+        alive = [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert not alive, [" ".join(p.cmdline()) for p in alive]
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+        log.close()
