@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from collab.engine.protocols.base import Output, Turn
-from collab.engine.schema import parse_json_object, validate
+from collab.engine.schema import parse_json_object, validate_json
 from collab.live import bus
 from collab.llm.base import ChatRequest, ChatResult, LLMUnavailable
 from collab.llm.registry import get_provider
@@ -150,7 +150,7 @@ def _problem(call: AgentCall, text: str) -> tuple[dict | None, str | None]:
         return None, ("the reply was empty" if not text.strip() else None)
     data, problem = parse_json_object(text)
     if problem is None:
-        problem = validate(data, call.turn.schema)
+        data, problem = validate_json(data, call.turn.schema, path="reply")
     return data, problem
 
 

@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import random
 from typing import Any
+
+from collab.engine.schema import SchemaError, as_type, json_type, show_value, validate_json  # noqa: F401 - re-exported
 
 REGISTRY: dict[str, type[Scenario]] = {}
 
@@ -47,135 +48,6 @@ def register(cls: type[Scenario]) -> type[Scenario]:
         raise ValueError(f"scenario key {cls.key!r} is already registered by {REGISTRY[cls.key].__name__}")
     REGISTRY[cls.key] = cls
     return cls
-
-
-# --- a small JSON-schema validator ------------------------------------------------
-
-class SchemaError(ValueError):
-    pass
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
-def _show(value: Any) -> str:
-    try:
-        text = json.dumps(value)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _as_type(value: Any, expected: str) -> tuple[bool, Any]:
-    if expected == "integer":
-        if isinstance(value, bool):
-            return False, value
-        if isinstance(value, int):
-            return True, value
-        # JSON has one number type: 3.0 is a whole number (as in draft 2020-12).
-        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            return True, int(value)
-        return False, value
-    if expected == "number":
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return ok and math.isfinite(value), value
-    return json_type(value) == expected, value
-
-
-def _check(value: Any, schema: dict, path: str) -> Any:
-    expected = schema.get("type")
-    if expected is not None:
-        options = [expected] if isinstance(expected, str) else list(expected)
-        for option in options:
-            ok, coerced = _as_type(value, option)
-            if ok:
-                value = coerced
-                break
-        else:
-            got = "null" if value is None else f"{json_type(value)} {_show(value)}"
-            raise SchemaError(f"{path}: expected {' or '.join(options)}, got {got}")
-
-    if "enum" in schema and not any(json_type(value) == json_type(o) and value == o for o in schema["enum"]):
-        choices = ", ".join(_show(o) for o in schema["enum"])
-        raise SchemaError(f"{path}: {_show(value)} is not one of {choices}")
-
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            raise SchemaError(f"{path}: {_show(value)} is below the minimum {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            raise SchemaError(f"{path}: {_show(value)} is above the maximum {schema['maximum']}")
-        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
-            raise SchemaError(f"{path}: {_show(value)} must be greater than {schema['exclusiveMinimum']}")
-        if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
-            raise SchemaError(f"{path}: {_show(value)} must be less than {schema['exclusiveMaximum']}")
-
-    if isinstance(value, str):
-        if len(value) < schema.get("minLength", 0):
-            raise SchemaError(f"{path}: needs at least {schema['minLength']} characters")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            raise SchemaError(f"{path}: longer than {schema['maxLength']} characters")
-
-    if isinstance(value, list):
-        if len(value) < schema.get("minItems", 0):
-            raise SchemaError(f"{path}: needs at least {schema['minItems']} items, got {len(value)}")
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            raise SchemaError(f"{path}: allows at most {schema['maxItems']} items, got {len(value)}")
-        if "items" in schema:
-            value = [_check(item, schema["items"], f"{path}[{i}]") for i, item in enumerate(value)]
-        if schema.get("uniqueItems"):
-            seen = set()
-            for i, item in enumerate(value):
-                marker = json.dumps(item, sort_keys=True)
-                if marker in seen:
-                    raise SchemaError(f"{path}[{i}]: {_show(item)} appears more than once")
-                seen.add(marker)
-
-    if isinstance(value, dict):
-        properties = schema.get("properties", {})
-        for name in schema.get("required", []):
-            if name not in value:
-                raise SchemaError(f"{path}: missing required field '{name}'")
-        extra = schema.get("additionalProperties")
-        clean = {}
-        for name, item in value.items():
-            if name in properties:
-                clean[name] = _check(item, properties[name], f"{path}.{name}")
-            elif extra is False:
-                allowed = ", ".join(properties) or "none"
-                raise SchemaError(f"{path}: unexpected field '{name}' (allowed: {allowed})")
-            elif isinstance(extra, dict):
-                clean[name] = _check(item, extra, f"{path}.{name}")
-            # Otherwise unknown fields (a model's "reasoning", say) are dropped from the clean action.
-        value = clean
-    return value
-
-
-def validate_json(value: Any, schema: dict, path: str = "action") -> tuple[Any, str | None]:
-    """Check `value` against a draft 2020-12 subset: type (with integer vs number),
-    enum, minimum/maximum (and exclusive), minLength/maxLength, items,
-    minItems/maxItems, uniqueItems, properties, required, additionalProperties.
-    Returns (clean value, None) or (None, readable reason). Whole floats are
-    turned into ints for "integer"; unknown object fields are dropped unless
-    additionalProperties is false (then they are an error)."""
-    try:
-        return _check(value, schema, path), None
-    except SchemaError as exc:
-        return None, str(exc)
 
 
 # --- helpers shared by the scenarios ---------------------------------------------
@@ -190,7 +62,7 @@ def mean(values: list[float]) -> float:
 
 def _param_value(scenario: str, name: str, value: Any, default: Any) -> Any:
     def bad(kind: str) -> ValueError:
-        return ValueError(f"{scenario}: parameter '{name}' must be {kind}, got {_show(value)}")
+        return ValueError(f"{scenario}: parameter '{name}' must be {kind}, got {show_value(value)}")
 
     # Values may arrive from a web form as strings, hence the parsing.
     if isinstance(default, bool):
@@ -205,7 +77,7 @@ def _param_value(scenario: str, name: str, value: Any, default: Any) -> Any:
                 value = int(value.strip())
             except ValueError:
                 raise bad("a whole number") from None
-        ok, value = _as_type(value, "integer")
+        ok, value = as_type(value, "integer")
         if not ok:
             raise bad("a whole number")
         return value
@@ -215,7 +87,7 @@ def _param_value(scenario: str, name: str, value: Any, default: Any) -> Any:
                 value = float(value.strip())
             except ValueError:
                 raise bad("a number") from None
-        ok, value = _as_type(value, "number")
+        ok, value = as_type(value, "number")
         if not ok:
             raise bad("a number")
         return float(value)
@@ -254,7 +126,7 @@ class Scenario:
     def params(self, overrides: dict | None = None) -> dict:
         overrides = {} if overrides is None else overrides
         if not isinstance(overrides, dict):
-            raise ValueError(f"{self.key}: parameters must be an object, got {_show(overrides)}")
+            raise ValueError(f"{self.key}: parameters must be an object, got {show_value(overrides)}")
         unknown = sorted(set(overrides) - set(self.default_params))
         if unknown:
             raise ValueError(
