@@ -68,3 +68,12 @@ def as_text(plan: dict) -> str:
         + (f" - {s['notes']}" if s["notes"] else "")
         for i, s in enumerate(plan["steps"], 1)
     )
+
+
+def plan_form_steps(texts: list, owners: list, statuses: list) -> list[dict]:
+    """Steps from the plan editor's parallel lists; a row with no text is dropped."""
+    def at(values: list, i: int, default: str) -> str:
+        return str(values[i]) if i < len(values) else default
+
+    return [{"text": str(t), "owner": at(owners, i, ""), "status": at(statuses, i, "todo")}
+            for i, t in enumerate(texts) if str(t).strip()]

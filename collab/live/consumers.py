@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import User
 
+from collab.engine.plan import plan_form_steps
 from collab.live import bus, fragments, presence
 from collab.sessions import permissions, selectors, services
 from collab.sessions.models import Session
@@ -132,19 +133,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
 
 def _plan_steps(data: dict) -> list[dict]:
-    raw = data.get("steps")
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError:
-            raise Refused("The plan was not changed: the steps are not valid JSON.") from None
-    if raw is None:
-        texts = data.get("text") or []
-        texts = texts if isinstance(texts, list) else [texts]
-        owners = data.get("owner") or []
-        owners = owners if isinstance(owners, list) else [owners]
-        statuses = data.get("status") or []
-        statuses = statuses if isinstance(statuses, list) else [statuses]
-        raw = [{"text": t, "owner": owners[i] if i < len(owners) else "", "status": statuses[i] if i < len(statuses) else "todo"}
-               for i, t in enumerate(texts) if str(t).strip()]
-    return raw
+    def as_list(value) -> list:
+        return value if isinstance(value, list) else ([] if value is None else [value])
+
+    return plan_form_steps(as_list(data.get("text")), as_list(data.get("owner")), as_list(data.get("status")))

@@ -6,6 +6,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from collab.engine import plan as plan_mod
+from collab.engine.plan import plan_form_steps
 from collab.engine.protocols import PROTOCOLS
 from collab.engine.topologies import TOPOLOGIES
 from collab.live import fragments
@@ -136,6 +138,7 @@ def session_detail(request, pk):
         "protocol": PROTOCOLS.items.get(session.protocol), "topology": TOPOLOGIES.items.get(session.topology),
         "timeline": [e for e in rows if e.kind == "intervention" or (e.payload or {}).get("intervention")][::-1],
         "controls": CONTROLS.get(session.status, []),
+        "plan_steps": (session.state or {}).get("plan", {}).get("steps", []), "plan_statuses": plan_mod.STATUSES,
         "invite_participant": invite_token(session, "participant"), "invite_observer": invite_token(session, "observer"),
     }
     return render(request, "sessions/detail.html", context)
@@ -164,6 +167,9 @@ def session_action(request, pk, action):
         elif action == "inject":
             services.session_inject(session=session, user=request.user, text=request.POST.get("text", ""),
                                     to_role=request.POST.get("to_role") or None)
+        elif action == "edit_plan":
+            services.session_edit_plan(session=session, user=request.user, steps=plan_form_steps(
+                request.POST.getlist("text"), request.POST.getlist("owner"), request.POST.getlist("status")))
         elif action == "take_seat":
             services.seat_take(session=session, user=request.user, role=request.POST.get("role", ""))
         elif action == "release_seat":

@@ -1,0 +1,72 @@
+"""Server-rendered session pages and their plain-HTTP control doors."""
+
+import pytest
+
+from collab.sessions import services
+from collab.sessions.models import Membership
+from tests.engine_helpers import make_team
+
+
+@pytest.fixture
+def session(owner):
+    session = services.session_create(owner=owner, team=make_team(owner), brief="Build a <b>thing</b>")
+    services.session_inject(session=session, user=owner, text="<script>alert(1)</script> **bold**")
+    return session
+
+
+def test_owner_sees_controls_plan_editor_and_scripted_notice(client, owner, session):
+    client.force_login(owner)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert 'data-action="start"' in page and "Edit the plan" in page
+    assert "offline scripted agents" in page
+    assert "<script>alert(1)</script>" not in page and "<strong>bold</strong>" in page
+    assert 'ws-connect="/ws/sessions/' in page
+
+
+def test_observer_sees_no_controls(client, owner, outsider, session):
+    services.membership_add(session=session, by=owner, user=outsider, capacity=Membership.Capacity.OBSERVER)
+    client.force_login(outsider)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert "data-action=" not in page and "Edit the plan" not in page
+    response = client.post(f"/sessions/{session.pk}/start/", follow=True)
+    assert "Only the session&#x27;s owner" in response.content.decode()
+    session.refresh_from_db()
+    assert session.status == "draft"
+
+
+def test_outsider_gets_404_and_invite_link_makes_a_participant(client, owner, outsider, session):
+    from collab.sessions.views import invite_token
+
+    client.force_login(outsider)
+    assert client.get(f"/sessions/{session.pk}/").status_code == 404
+    assert client.get(f"/sessions/{session.pk}/transcript/").status_code == 404
+    token = invite_token(session, "participant")
+    assert client.get(f"/sessions/{session.pk}/?invite={token}").status_code == 200
+    assert Membership.objects.get(session=session, user=outsider).capacity == "participant"
+
+
+def test_plan_editor_posts_a_plan_event(client, owner, session):
+    client.force_login(owner)
+    client.post(f"/sessions/{session.pk}/edit_plan/", {
+        "text": ["Write spec", "Code it", ""], "owner": ["analyst", "coder", ""], "status": ["done", "todo", "todo"]})
+    session.refresh_from_db()
+    assert [s["text"] for s in session.state["plan"]["steps"]] == ["Write spec", "Code it"]
+    assert session.events.filter(kind="plan", actor="user:owner").exists()
+
+
+def test_transcript_reads_without_javascript_and_paginates(client, owner, session):
+    for i in range(120):
+        services.session_inject(session=session, user=owner, text=f"note {i}")
+    client.force_login(owner)
+    first = client.get(f"/sessions/{session.pk}/transcript/").content.decode()
+    assert 'id="ev-1"' in first and 'id="ev-101"' not in first and "Page 1 of 2" in first
+    second = client.get(f"/sessions/{session.pk}/transcript/?page=2").content.decode()
+    assert 'id="ev-121"' in second
+
+
+def test_demo_button_starts_a_scripted_session(client, owner):
+    client.force_login(owner)
+    response = client.post("/sessions/demo/")
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "Demo: Senior design panel" in page
