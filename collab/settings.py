@@ -1,5 +1,6 @@
 """Settings, read from the environment with embedded defaults (see README)."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -82,7 +83,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     # The test database must be a file: the Celery worker and daphne run in
     # their own processes and must see what the tests write.
-    _db["TEST"] = {"NAME": str(RUN_DIR / "test.sqlite3")}
+    # One file per test run, so two runs in one checkout never share it.
+    _db["TEST"] = {"NAME": str(RUN_DIR / f"test-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db.setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1, "max_size": env_int("COLLAB_DB_POOL_SIZE", 20), "timeout": env_float("COLLAB_DB_POOL_TIMEOUT", 10.0)}

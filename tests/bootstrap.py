@@ -24,9 +24,9 @@ os.environ.setdefault("COLLAB_SCRIPTED_TPS", "400")
 os.environ.setdefault("COLLAB_LLM_RETRY_BASE_DELAY", "0.01")
 
 if not os.environ.get("REDIS_URL"):
-    sock = ROOT / ".run" / "test-redis.sock"
-    _started = embedded_redis.start(sock)
-    os.environ["REDIS_URL"] = f"unix://{sock}"
+    _sock = ROOT / ".run" / f"test-redis-{os.getpid()}.sock"  # one per run: runs never share a broker
+    _started = embedded_redis.start(_sock)
+    os.environ["REDIS_URL"] = f"unix://{_sock}"
 
 # A clean broker, channel layer and control DB: no stale task of an earlier
 # run may reach this run's worker.
@@ -42,3 +42,4 @@ def pytest_unconfigure(config):
     if _started is not None and _started.poll() is None:
         os.killpg(_started.pid, signal.SIGTERM)
         _started.wait(10)
+        _sock.unlink(missing_ok=True)

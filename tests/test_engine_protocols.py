@@ -21,6 +21,7 @@ PARAMS = {
     "plan_execute": {"plan_turns": 1},
     "simultaneous": {"rounds": 2},
     "relay": {"lead_turns": 1},
+    "scenario": {"scenario": "public_goods", "params": {"rounds": 2}, "strategies": "conditional"},
 }
 
 
@@ -36,8 +37,9 @@ def test_protocol_runs_to_its_end_on_scripted_agents(protocol, owner, worker):
     events = assert_gapless(session)
     final = events[-1]
     assert final.kind == "state" and final.payload["status"] == "finished"
-    assert final.payload["ended_by"] == "protocol"
-    turns = message_turns(session)
+    assert final.payload["ended_by"] == ("scenario" if protocol == "scenario" else "protocol")
+    turns = message_turns(session) if protocol != "scenario" else list(
+        session.events.filter(kind="action").values_list("turn_index", "actor"))
     assert turns, "no agent spoke"
     assert len(turns) == len(set(turns)), "a turn's message was duplicated"
     assert all(e.payload.get("scripted") for e in events if e.kind == "message" and e.actor in {"analyst", "coder", "tester"})

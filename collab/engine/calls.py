@@ -29,6 +29,7 @@ class AgentCall:
     request: ChatRequest
     turn: Turn
     default: Callable[[], dict]
+    schema: dict | None = None
     cost_per_1k: tuple[float, float] = (0.0, 0.0)
 
 
@@ -119,7 +120,7 @@ class DeltaStream:
 
 async def run_calls(session_id: int, turn_index: int, calls: list[AgentCall], halt: threading.Event) -> dict:
     await bus.send(session_id, {"type": "turn.start", "turn": turn_index, "actors": [c.actor for c in calls],
-                                "live": calls[0].turn.schema is None if calls else True})
+                                "live": calls[0].schema is None if calls else True})
     outcomes = await asyncio.gather(*(run_one(session_id, turn_index, call, halt) for call in calls))
     return {o.actor: o for o in outcomes}
 
@@ -146,17 +147,20 @@ def _reask(request: ChatRequest, bad_text: str, problem: str) -> ChatRequest:
 
 
 def _problem(call: AgentCall, text: str) -> tuple[dict | None, str | None]:
-    if call.turn.schema is None:
-        return None, ("the reply was empty" if not text.strip() else None)
+    if call.schema is None:
+        empty_is_a_pass = call.turn.purpose == "talk"
+        return None, ("the reply was empty" if not text.strip() and not empty_is_a_pass else None)
     data, problem = parse_json_object(text)
     if problem is None:
-        data, problem = validate_json(data, call.turn.schema, path="reply")
+        data, problem = validate_json(data, call.schema, path="reply")
+    if problem is None and call.turn.check is not None:
+        data, problem = call.turn.check(call.actor, data)
     return data, problem
 
 
 async def run_one(session_id: int, turn_index: int, call: AgentCall, halt: threading.Event) -> CallOutcome:
     outcome = CallOutcome(actor=call.actor, cost_per_1k=call.cost_per_1k, output_purpose=call.turn.purpose)
-    stream = DeltaStream(session_id, turn_index, call.actor, live=call.turn.schema is None)
+    stream = DeltaStream(session_id, turn_index, call.actor, live=call.schema is None)
     result = await _attempt(call, call.request, stream, halt, outcome)
     if result is None:
         return outcome
@@ -173,7 +177,7 @@ async def run_one(session_id: int, turn_index: int, call: AgentCall, halt: threa
         result = retry
         data, problem = (None, None) if retry.interrupted else _problem(call, text)
     output = Output(text=text, data=data, interrupted=result.interrupted)
-    if call.turn.schema is not None and (problem or result.interrupted):
+    if call.schema is not None and (problem or result.interrupted):
         output.data, output.defaulted = call.default(), True
         if problem:
             outcome.notices.append({"text": f"{call.actor}'s reply was still unusable ({problem}); using the default.",

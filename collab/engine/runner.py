@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 RUNNING = Session.Status.RUNNING
 HISTORY_WINDOW = 200
 # Purposes whose reply is shown as a message in the transcript.
-MESSAGE_PURPOSES = {"message", "review", "plan_draft", "progress"}
+MESSAGE_PURPOSES = {"message", "review", "plan_draft", "progress", "talk", "reflect"}
 
 
 @dataclass
@@ -159,22 +159,23 @@ def prepare(session_id: int, token: str) -> Prepared | None:
         messages = build_messages(
             role=role, roster=ctx.roles, brief=session.brief, protocol_title=protocol.title, turn=turn,
             events=recent, topology=topology, topology_params=session.topology_params, plan=ctx.plan,
+            extra_rules=protocol.rules(ctx), observation=turn.observations.get(role["name"], ""),
         )
-        request = request_for(session, role, turn)
+        request = request_for(session, role, turn.schema_for(role["name"]) is not None)
         if request.model == "scripted":
             seen = visible_events(recent, role["name"], topology, session.topology_params, ctx.names)
             request.scripted_reply = scripted.reply(role, turn, ctx, seen)
         request.messages = messages
         profile = role.get("model_profile") or {}
         prepared.calls.append(AgentCall(
-            actor=role["name"], request=request, turn=turn,
+            actor=role["name"], request=request, turn=turn, schema=turn.schema_for(role["name"]),
             default=lambda t=turn, a=role["name"]: protocol.default_output(ctx, t, a),
             cost_per_1k=(profile.get("cost_per_1k_prompt", 0.0), profile.get("cost_per_1k_completion", 0.0)),
         ))
     return prepared
 
 
-def request_for(session: Session, role: dict, turn: Turn) -> ChatRequest:
+def request_for(session: Session, role: dict, structured: bool) -> ChatRequest:
     profile = role.get("model_profile") or {}
     if session.provider != "openai" or profile.get("provider") == "scripted":
         return ChatRequest(messages=[], model="scripted", temperature=0, max_tokens=0)
@@ -186,7 +187,7 @@ def request_for(session: Session, role: dict, turn: Turn) -> ChatRequest:
         base_url=profile.get("base_url") or settings.OPENAI_BASE_URL,
         api_key_env=profile.get("api_key_env") or "OPENAI_API_KEY",
         timeout=float(profile.get("timeout_seconds") or settings.LLM_TIMEOUT_SECONDS),
-        json_mode=turn.schema is not None,
+        json_mode=structured,
     )
 
 
@@ -242,7 +243,8 @@ def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
             for notice in outcome.notices:
                 log.append(session, kind="turn_error", actor=actor, turn_index=turn_index, payload=notice)
             outputs[actor] = outcome.output
-            text = outcome.output.text if turn.schema is None else (outcome.output.data or {}).get("message", "")
+            structured = turn.schema_for(actor) is not None
+            text = (outcome.output.data or {}).get("message", "") if structured else outcome.output.text
             if turn.purpose in MESSAGE_PURPOSES and (text or outcome.output.interrupted):
                 log.append(session, kind="message", actor=actor, turn_index=turn_index, payload={
                     "text": text, "interrupted": outcome.output.interrupted, "phase": turn.phase,

@@ -39,6 +39,8 @@ def _last_heard(seen: list[dict], me: str) -> dict | None:
 
 def reply(role: dict, turn: Turn, ctx: Ctx, seen: list[dict]) -> str:
     me = role["name"]
+    if me in turn.scripted:
+        return turn.scripted[me]
     key = (ctx.seed, ctx.turn_index, me)
     if turn.purpose == "pick_next":
         names = [n for n in ctx.names if n != me] or ctx.names

@@ -52,7 +52,7 @@ def end_condition(session: Session, protocol, ctx) -> tuple[str, str] | None:
     if session.cost_budget and session.cost_used >= session.cost_budget:
         return f"cost budget spent ({session.cost_used:.4f} of {session.cost_budget})", "budget"
     if protocol.next_turn(ctx) is None:
-        return protocol.end_reason(ctx), "protocol"
+        return protocol.end_reason(ctx), protocol.ended_by
     return None
 
 

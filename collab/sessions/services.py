@@ -63,7 +63,9 @@ def session_create(
         protocol=protocol, protocol_params=clean_protocol, topology=topology, topology_params=clean_topology,
         provider=provider, max_turns=max_turns, token_budget=token_budget, cost_budget=cost_budget, seed=seed,
         visibility=visibility,
-        state={"protocol": proto.init_state(clean_protocol, names), "plan": plan_mod.empty()},
+        scenario=clean_protocol.get("scenario", "") if protocol == "scenario" else "",
+        scenario_params=clean_protocol.get("params", {}) if protocol == "scenario" else {},
+        state={"protocol": proto.init_state(clean_protocol, names, seed), "plan": plan_mod.empty()},
     )
     Membership.objects.create(session=session, user=owner, capacity=Membership.Capacity.OWNER)
     Seat.objects.bulk_create(Seat(session=session, role_name=name, timeout_seconds=seat_timeout) for name in names)

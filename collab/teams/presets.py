@@ -82,11 +82,34 @@ register(Preset(
     max_turns=14,
 ))
 
+PALETTE = ["#0ea5e9", "#22c55e", "#f97316", "#a855f7", "#ef4444", "#14b8a6", "#eab308", "#ec4899",
+           "#6366f1", "#84cc16", "#06b6d4", "#f43f5e"]
+
+
+def scenario_roles(key: str, count: int | None = None) -> list[dict]:
+    from collab.engine import scenarios
+
+    specs = scenarios.get(key).default_roles[:count] if count else scenarios.get(key).default_roles
+    return [role(r["name"], r.get("persona", ""), r.get("goals", ""), PALETTE[i % len(PALETTE)],
+                 strength=len(specs) - i) for i, r in enumerate(specs)]
+
+
+def scenario_preset(key, title, paper, description, scenario, *, params=None, strategies=None, brief="",
+                    max_turns=300, roles=None, topology="everyone"):
+    protocol_params = {"scenario": scenario, "params": params or {}}
+    if strategies:
+        protocol_params["strategies"] = strategies
+    return register(Preset(key=key, title=title, paper=paper, description=description,
+                           roles=roles or scenario_roles(scenario), protocol="scenario", protocol_params=protocol_params,
+                           topology=topology, scenario=scenario, scenario_params=params or {}, brief=brief,
+                           max_turns=max_turns))
+
+
 register(Preset(
-    key="senior_design_panel",
-    title="Senior design panel",
+    key="senior_design_panel_discussion",
+    title="Senior design discussion",
     paper="Harnessing Multi-Agent LLMs for Senior Design Projects",
-    description="Problem formulation, system complexity, societal and ethical, and project-manager personas.",
+    description="The four senior-design personas discuss a brief in turn, with no rubric.",
     roles=[
         role("problem_formulation", "You sharpen the problem statement, stakeholders and requirements.",
              "A clear, testable problem definition.", "#0ea5e9", "🎯"),
@@ -129,4 +152,88 @@ register(Preset(
     protocol="plan_execute",
     protocol_params={"plan_turns": 2},
     brief="Organise moving a 20-person lab to a new building over one weekend.",
+))
+
+scenario_preset(
+    "senior_design_panel", "Senior design panel",
+    "Harnessing Multi-Agent LLMs for Senior Design Projects: persona panel on a design brief, scored by rubric",
+    "Problem formulation, system complexity, societal and ethical, and project-manager personas write a proposal.",
+    "design_review", max_turns=60)
+
+scenario_preset(
+    "fishery_village", "Fishery village",
+    "Cooperate or Collapse (GovSim): five fishers share a lake over twelve months",
+    "Each month every fisher privately chooses a catch, then the village talks and reflects.",
+    "fishery", strategies={"John": "sustainable", "Kate": "sustainable", "Jack": "sustainable",
+                           "Emma": "sustainable", "Luke": "greedy"}, max_turns=400)
+
+scenario_preset(
+    "donor_society", "Donor society",
+    "Cultural Evolution of Cooperation among LLM Agents: the donor game over generations",
+    "Twelve agents give to one another with reputations; the richest half survive each generation.",
+    "donor", params={"generations": 2, "rounds_per_generation": 4}, strategies="reciprocal", max_turns=400)
+
+scenario_preset(
+    "public_goods_group", "Public goods group",
+    "Everyone Contributes! (MAC-SPGG): a sequential public goods game",
+    "Each player sees its predecessors' contributions before choosing its own.",
+    "public_goods", strategies="conditional", max_turns=200)
+
+scenario_preset(
+    "maze_pair", "Maze pair",
+    "The Collaboration Gap: two agents with split views must agree on every move",
+    "A 6x6 maze; each navigator sees half the map; the stronger one leads (relay).",
+    "maze", params={"relay": True}, strategies="follow_known_path", max_turns=200)
+
+scenario_preset(
+    "expert_ranking", "Expert-ranking team",
+    "Multi-Agent Teams Hold Experts Back: does the team follow its expert?",
+    "Members rank survival items, discuss, and the reporter submits one team ranking.",
+    "ranking", strategies={"Reporter": "average", "Member": "anchored", "Generalist": "anchored",
+                           "Expert": "expert_truthful"}, max_turns=100)
+
+register(Preset(
+    key="chatdev_chain",
+    title="ChatDev chat chain",
+    paper="Multi-Agent Software Development through Cross-Team Collaboration (ChatDev)",
+    description="Demand analysis, coding, review and test phases; review and test can send work back.",
+    roles=[
+        role("CEO", "You are the CEO: you analyse the user's demand and fix the product's scope.", "", "#6366f1", "👔"),
+        role("CTO", "You are the CTO: you choose the design and the language.", "", "#0ea5e9", "🧠"),
+        role("Programmer", "You are the programmer: you write the code.", "", "#22c55e", "💻"),
+        role("Reviewer", "You are the code reviewer: you find defects and ask for fixes.", "", "#f97316", "🔍"),
+        role("Tester", "You are the tester: you run the code and report failures.", "", "#ef4444", "🧪"),
+    ],
+    protocol="phases",
+    protocol_params={"phases": [
+        {"name": "demand analysis", "participants": ["CEO", "CTO"], "goal": "agree what to build", "turns": 2},
+        {"name": "coding", "participants": ["CTO", "Programmer"], "goal": "a first version", "turns": 2},
+        {"name": "code review", "participants": ["Reviewer", "Programmer"], "goal": "fix what the review finds",
+         "turns": 2, "feedback_to": "coding", "max_loops": 1},
+        {"name": "testing", "participants": ["Tester"], "goal": "a verdict", "turns": 1,
+         "feedback_to": "coding", "max_loops": 1},
+    ]},
+    brief="Build a command-line to-do list app with due dates.",
+    max_turns=30,
+))
+
+register(Preset(
+    key="courtroom",
+    title="Courtroom",
+    paper="Strategic Persuasion with Trait-Conditioned Multi-Agent Systems: prosecution vs defense, then a verdict",
+    description="Prosecution and defense teams argue in rounds; the judge votes the verdict with the jury.",
+    roles=[
+        role("prosecutor", "You lead the prosecution: argue that the defendant is guilty.", "", "#ef4444", "⚔",
+             traits=["assertive"]),
+        role("prosecution_analyst", "You support the prosecution with evidence and precedent.", "", "#f97316", "📑"),
+        role("defender", "You lead the defense: argue that the defendant is not guilty.", "", "#3b82f6", "🛡",
+             traits=["calm"]),
+        role("defense_analyst", "You support the defense with evidence and doubts.", "", "#06b6d4", "📘"),
+        role("judge", "You are the judge: weigh both sides fairly and decide.", "", "#6b7280", "⚖",
+             traits=["impartial"]),
+    ],
+    protocol="debate_vote",
+    protocol_params={"rounds": 2, "options": ["guilty", "not guilty"]},
+    brief="The defendant is accused of taking a laptop from the lab; a witness saw someone similar that night.",
+    max_turns=20,
 ))

@@ -7,6 +7,7 @@ turn's outputs into the state and returns any extra events to log.
 """
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -18,6 +19,15 @@ class Turn:
     # JSON schema of a structured reply; None means free text.
     schema: dict | None = None
     phase: str = ""
+    # Per-actor detail for turns driven by a scenario: each actor's own
+    # schema, private observation, extra check of its action, and scripted reply.
+    schemas: dict[str, dict] = field(default_factory=dict)
+    observations: dict[str, str] = field(default_factory=dict)
+    check: Callable[[str, dict], tuple[dict | None, str | None]] | None = None
+    scripted: dict[str, str] = field(default_factory=dict)
+
+    def schema_for(self, actor: str) -> dict | None:
+        return self.schemas.get(actor, self.schema)
 
 
 @dataclass
@@ -58,12 +68,13 @@ class Protocol:
     title = ""
     description = ""
     default_params: dict = {}
+    ended_by = "protocol"
 
     def validate_params(self, params: dict, roles: list[str]) -> dict:
         merged = {**self.default_params, **(params or {})}
         return merged
 
-    def init_state(self, params: dict, roles: list[str]) -> dict:
+    def init_state(self, params: dict, roles: list[str], seed: int = 0) -> dict:
         return {}
 
     def next_turn(self, ctx: Ctx) -> Turn | None:
@@ -74,6 +85,10 @@ class Protocol:
 
     def end_reason(self, ctx: Ctx) -> str:
         return f"{self.title} complete"
+
+    def rules(self, ctx: Ctx) -> str:
+        """Extra rules for every prompt (a scenario's rules text)."""
+        return ""
 
     def default_output(self, ctx: Ctx, turn: Turn, actor: str) -> dict:
         """The safe default when structured output is invalid twice."""

@@ -1,0 +1,64 @@
+"""Scenarios driven by the engine: actions validated, state and scores logged
+after every round, so replay and analytics see them."""
+
+import pytest
+
+from collab.llm.fake_server import FakeServerConfig, run_in_thread
+from collab.sessions import services
+from collab.teams.presets import PRESETS
+from collab.teams.services import team_create_from_preset
+from tests.engine_helpers import assert_gapless, fake_profile, start, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def preset_session(owner, key, **overrides):
+    preset = PRESETS[key]
+    team = team_create_from_preset(preset_key=key, owner=owner)
+    kwargs = dict(protocol=preset.protocol, protocol_params=preset.protocol_params, max_turns=preset.max_turns)
+    kwargs.update(overrides)
+    return team, kwargs
+
+
+def test_fishery_logs_a_state_event_per_month_with_chart_and_metrics(owner, worker):
+    team, kwargs = preset_session(owner, "fishery_village")
+    session = wait_for(start(owner, team, **kwargs), timeout=120)
+    assert session.status == "finished"
+    assert session.scenario == "fishery"
+    states = list(session.events.filter(kind="scenario_state").order_by("seq"))
+    assert len(states) == states[-1].payload["metrics"]["survival_time"]
+    for month, event in enumerate(states, 1):
+        assert event.payload["chart"]["x"] == list(range(1, month + 1))
+    assert session.end_reason == states[-1].payload["end_reason"]
+    assert "collapsed" in session.end_reason  # one greedy fisher in the preset
+    assert session.events.filter(kind="action").count() == 5 * len(states)
+    assert session.events.filter(kind="message", payload__purpose="talk").exists()
+    assert session.events.order_by("-seq").first().payload["ended_by"] == "scenario"
+    assert_gapless(session)
+
+
+def test_invalid_actions_are_reasked_then_defaulted(owner, worker):
+    # Five fishers ask at once and all get broken output; of the five re-asks, one is broken again.
+    replies = ['{"catch": "lots"}', "nonsense", '{"catch": -3}', "{", '{"tons": 4}', "still nonsense"]
+    with run_in_thread(FakeServerConfig(replies=replies, reply='{"catch": 10}')) as server:
+        team, kwargs = preset_session(owner, "fishery_village")
+        team.roles.update(model_profile=fake_profile(server))
+        kwargs["protocol_params"] = {**kwargs["protocol_params"], "params": {"months": 1}}
+        session = wait_for(start(owner, team, provider="openai", **kwargs), timeout=60)
+    notices = [e.payload for e in session.events.filter(kind="turn_error")]
+    assert any(n.get("reask") for n in notices)
+    assert any("default" in n for n in notices)
+    defaulted = session.events.filter(kind="action", payload__defaulted=True)
+    assert defaulted.count() == 1
+
+
+def test_bad_scenario_parameters_are_refused_clearly(owner):
+    team, kwargs = preset_session(owner, "fishery_village")
+    with pytest.raises(ValueError, match="months"):
+        services.session_create(owner=owner, team=team, protocol="scenario",
+                                protocol_params={"scenario": "fishery", "params": {"months": "many"}})
+    with pytest.raises(ValueError, match="unknown scenario 'nope'"):
+        services.session_create(owner=owner, team=team, protocol="scenario", protocol_params={"scenario": "nope"})
+    with pytest.raises(ValueError, match="unknown strategy"):
+        services.session_create(owner=owner, team=team, protocol="scenario",
+                                protocol_params={"scenario": "fishery", "strategies": "chaotic"})
