@@ -70,3 +70,25 @@ def test_demo_button_starts_a_scripted_session(client, owner):
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert "Demo: Senior design panel" in page
+
+
+def test_launcher_starts_a_scenario_session_and_shows_errors_inline(client, owner):
+    from collab.sessions.models import Session
+    from collab.teams.services import team_create_from_preset
+
+    team = team_create_from_preset(preset_key="fishery_village", owner=owner)
+    client.force_login(owner)
+    page = client.get(f"/sessions/new/?team={team.pk}").content.decode()
+    assert 'value="fishery" selected' in page
+    bad = client.post("/sessions/new/", {"team": team.pk, "scenario": "fishery", "scenario_params": '{"months": ',
+                                         "protocol": "round_robin", "topology": "everyone", "provider": "scripted",
+                                         "max_turns": 50, "seed": 0, "brief": "keep me"})
+    assert bad.status_code == 200 and "Not valid JSON" in bad.content.decode() and "keep me" in bad.content.decode()
+    response = client.post("/sessions/new/", {"team": team.pk, "scenario": "fishery", "scenario_params": '{"months": 2}',
+                                              "strategy": "sustainable", "protocol": "round_robin",
+                                              "topology": "everyone", "provider": "scripted", "max_turns": 50,
+                                              "seed": 0})
+    session = Session.objects.get()
+    assert response["Location"] == f"/sessions/{session.pk}/"
+    assert session.protocol == "scenario" and session.scenario == "fishery"
+    assert session.protocol_params["params"]["months"] == 2

@@ -3,6 +3,7 @@ import json
 from django import forms
 from django.conf import settings
 
+from collab.engine import scenarios
 from collab.engine.protocols import PROTOCOLS
 from collab.engine.topologies import TOPOLOGIES
 from collab.teams.models import Team
@@ -31,7 +32,15 @@ class SessionForm(forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label=None)
     title = forms.CharField(max_length=200, required=False, help_text="Empty: the team and protocol names")
     brief = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="The task the team works on")
-    protocol = forms.ChoiceField(choices=[(p.key, p.title) for p in PROTOCOLS.all()], initial="round_robin")
+    scenario = forms.ChoiceField(
+        required=False, choices=[("", "None: a free collaboration")] + [(sc.key, sc.title) for sc in scenarios.all_scenarios()],
+        help_text="A scenario's rules decide who acts; the protocol below is then not used")
+    scenario_params = JSONObjectField(required=False, label="Scenario parameters (JSON)",
+                                      help_text="Empty: the scenario's defaults (listed below)")
+    strategy = forms.CharField(required=False, label="Scripted strategy",
+                               help_text="Offline agents' strategy, e.g. sustainable, greedy or mixed for the fishery")
+    protocol = forms.ChoiceField(choices=[(p.key, p.title) for p in PROTOCOLS.all() if p.key != "scenario"],
+                                 initial="round_robin")
     protocol_params = JSONObjectField(required=False, label="Protocol parameters (JSON)",
                                       help_text="Empty: the protocol's defaults")
     topology = forms.ChoiceField(choices=[(t.key, t.title) for t in TOPOLOGIES.all()], initial="everyone")
@@ -50,6 +59,15 @@ class SessionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.filter(owner=user)
         self.fields["provider"].initial = "openai" if settings.LLM_CONFIGURED else "scripted"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("scenario"):
+            data["protocol"] = "scenario"
+            data["protocol_params"] = {"scenario": data["scenario"], "params": data.get("scenario_params") or {}}
+            if data.get("strategy"):
+                data["protocol_params"]["strategies"] = data["strategy"]
+        return data
 
     def clean_human_seats(self):
         return [n.strip() for n in self.cleaned_data["human_seats"].split(",") if n.strip()]

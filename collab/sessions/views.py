@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from collab.engine import plan as plan_mod
+from collab.engine import scenarios
 from collab.engine.plan import plan_form_steps
 from collab.engine.protocols import PROTOCOLS
 from collab.engine.topologies import TOPOLOGIES
@@ -68,6 +69,10 @@ def session_new(request):
         if preset:
             initial.update(protocol=preset.protocol, protocol_params=preset.protocol_params, topology=preset.topology,
                            topology_params=preset.topology_params, brief=preset.brief, max_turns=preset.max_turns)
+            if preset.protocol == "scenario":
+                strategies = preset.protocol_params.get("strategies", "")
+                initial.update(scenario=preset.scenario, scenario_params=preset.scenario_params, protocol="round_robin",
+                               protocol_params={}, strategy=strategies if isinstance(strategies, str) else "")
     form = SessionForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -86,7 +91,8 @@ def session_new(request):
             return redirect("session_detail", session.pk)
     teams = Team.objects.filter(owner=request.user).prefetch_related("roles__model_profile")
     return render(request, "sessions/session_new.html", {
-        "form": form, "teams": teams, "protocols": PROTOCOLS.all(), "topologies": TOPOLOGIES.all()})
+        "form": form, "teams": teams, "protocols": [p for p in PROTOCOLS.all() if p.key != "scenario"],
+        "topologies": TOPOLOGIES.all(), "scenarios": scenarios.all_scenarios()})
 
 
 def _session_for(request, pk) -> tuple[Session, str]:
