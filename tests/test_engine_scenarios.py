@@ -62,3 +62,24 @@ def test_bad_scenario_parameters_are_refused_clearly(owner):
     with pytest.raises(ValueError, match="unknown strategy"):
         services.session_create(owner=owner, team=team, protocol="scenario",
                                 protocol_params={"scenario": "fishery", "strategies": "chaotic"})
+
+
+def test_instructor_scores_a_design_proposal(owner, outsider):
+    from collab.engine.runner import inline, run_inline
+    from collab.sessions.permissions import Refused
+
+    team, kwargs = preset_session(owner, "senior_design_panel")
+    session = services.session_create(owner=owner, team=team, **kwargs)
+    with inline():
+        services.session_start(session=session, user=owner)
+        session = run_inline(session.pk)
+    assert session.status == "finished" and session.scenario == "design_review"
+    rubric = [c["name"] for c in session.state["protocol"]["params"]["rubric"]]
+    with pytest.raises(Refused, match="no score for"):
+        services.session_score(session=session, user=owner, scores={rubric[0]: 1})
+    with pytest.raises(Refused):
+        services.session_score(session=session, user=outsider, scores={name: 1 for name in rubric})
+    event = services.session_score(session=session, user=owner, scores={name: 2 for name in rubric})
+    assert event.kind == "scenario_state" and event.actor == "user:owner"
+    assert event.payload["metrics"]
+    assert_gapless(session)

@@ -265,3 +265,29 @@ _INTERVENTION_TEXT = {
     "seat_left": "{user} handed {role}'s seat back to its agent.",
 }
 
+
+
+@transaction.atomic
+def session_score(*, session: Session, user, scores: dict[str, int]):
+    """The instructor scores a design proposal against the scenario's rubric;
+    the new scores and metrics are a scenario_state event."""
+    from collab.engine.protocols.scenario import ScenarioProtocol
+
+    s = _locked(session)
+    require_owner(s, user)
+    if s.protocol != "scenario" or s.scenario != "design_review":
+        raise Refused("Only design-review sessions have a rubric to score.")
+    protocol = ScenarioProtocol()
+    sc = protocol.scenario(s.protocol_params)
+    state = dict(s.state or {})
+    try:
+        scenario_state = sc.score(state.get("protocol", {}), scores, scorer=user.username)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    state["protocol"] = scenario_state
+    s.state = state
+    s.save(update_fields=["state"])
+    payload = protocol.snapshot(sc, scenario_state, {"round": "scoring", "scores": scores, "scorer": user.username})
+    payload["text"] = f"{user.username} scored the proposal: " + ", ".join(f"{k} {v}" for k, v in scores.items()) + "."
+    payload["intervention"] = "score"
+    return log.append(s, kind="scenario_state", actor=author(user), turn_index=s.next_turn, payload=payload)

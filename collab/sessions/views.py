@@ -144,6 +144,9 @@ def session_detail(request, pk):
         "protocol": PROTOCOLS.items.get(session.protocol), "topology": TOPOLOGIES.items.get(session.topology),
         "timeline": [e for e in rows if e.kind == "intervention" or (e.payload or {}).get("intervention")][::-1],
         "controls": CONTROLS.get(session.status, []),
+        "rubric": ((session.state or {}).get("protocol", {}).get("params", {}).get("rubric", [])
+                   if session.scenario == "design_review" and (session.state or {}).get("protocol", {}).get("proposal")
+                   else []),
         "plan_steps": (session.state or {}).get("plan", {}).get("steps", []), "plan_statuses": plan_mod.STATUSES,
         "invite_participant": invite_token(session, "participant"), "invite_observer": invite_token(session, "observer"),
     }
@@ -158,6 +161,10 @@ def session_transcript(request, pk):
         request.GET.get("page"))
     rendered = [fragments.render_event(serialize(e), roles) for e in page]
     return render(request, "sessions/transcript.html", {"session": session, "page": page, "events_html": rendered})
+
+
+def _level(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
 
 
 @login_required
@@ -176,6 +183,10 @@ def session_action(request, pk, action):
         elif action == "edit_plan":
             services.session_edit_plan(session=session, user=request.user, steps=plan_form_steps(
                 request.POST.getlist("text"), request.POST.getlist("owner"), request.POST.getlist("status")))
+        elif action == "score":
+            scores = {k.removeprefix("score:"): _level(v) for k, v in request.POST.items() if k.startswith("score:")}
+            services.session_score(session=session, user=request.user, scores=scores)
+            messages.success(request, "Scores saved.")
         elif action == "take_seat":
             services.seat_take(session=session, user=request.user, role=request.POST.get("role", ""))
         elif action == "release_seat":
