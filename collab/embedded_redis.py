@@ -39,7 +39,23 @@ def start(sock: Path, *, new_session: bool = True) -> subprocess.Popen | None:
         return None
     if sock.exists():
         sock.unlink()
-    proc = subprocess.Popen(
+    log_path = sock.with_suffix(".log")
+    with open(log_path, "ab") as log:
+        proc = _spawn(sock, log, new_session)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if socket_alive(sock):
+            return proc
+        if proc.poll() is not None:
+            err = log_path.read_text(errors="replace").strip().splitlines()[-1:] or [str(proc.returncode)]
+            raise RuntimeError(f"embedded redis-server exited: {err[0]}")
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("embedded redis-server did not answer within 10 s")
+
+
+def _spawn(sock: Path, log, new_session: bool) -> subprocess.Popen:
+    return subprocess.Popen(
         [
             str(binary()),
             "--port", "0",
@@ -51,18 +67,8 @@ def start(sock: Path, *, new_session: bool = True) -> subprocess.Popen | None:
             "--dir", str(sock.parent),
             "--loglevel", "warning",
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=log,
         start_new_session=new_session,
         env={k: v for k, v in os.environ.items() if k != "REDIS_URL"},
     )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if socket_alive(sock):
-            return proc
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
-            raise RuntimeError(f"embedded redis-server exited: {err or proc.returncode}")
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("embedded redis-server did not answer within 10 s")

@@ -26,7 +26,7 @@ class ChatRequest:
     # For the scripted provider: the reply it streams, composed by the engine
     # from the role, protocol and scenario (collab.engine.scripted).
     scripted_reply: str = ""
-    # Seconds per token for scripted streaming; None uses the setting.
+    # Tokens per second for scripted streaming; None uses the setting.
     scripted_tokens_per_second: float | None = None
     json_mode: bool = False
 

@@ -136,6 +136,8 @@ class FakeOpenAIServer:
                 pass
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, _HTTPError):
             pass
+        except asyncio.CancelledError:
+            pass  # stop() cancels open connections; re-raising makes Python 3.11's asyncio log each one
         finally:
             self._tasks.discard(task)
             writer.close()

@@ -197,7 +197,7 @@ async def _next(chunks):
         return _END
 
 
-async def _network(awaitable, should_stop: StopCheck, state: _Attempt, url: str, timeout: float):
+async def _network(awaitable, should_stop: StopCheck, state: _Attempt, url: str, call_timeout: float):
     """Await a network step; _STOPPED soon after should_stop() turns true, _Failure on errors."""
     task = asyncio.ensure_future(awaitable)
     try:
@@ -206,7 +206,7 @@ async def _network(awaitable, should_stop: StopCheck, state: _Attempt, url: str,
             if done:
                 return task.result()
     except (openai.OpenAIError, ValueError) as exc:  # ValueError: a chunk that is not JSON
-        raise _classify(exc, url, timeout, state.receiving) from exc
+        raise _classify(exc, url, call_timeout, state.receiving) from exc
     finally:
         if not task.done():
             task.cancel()
