@@ -34,7 +34,8 @@ def render_event(event: dict, roles: dict[str, dict]) -> str:
 def event_oob(event: dict, roles: dict[str, dict]) -> str:
     parts = [f'<div hx-swap-oob="beforeend:#stream">{render_event(event, roles)}</div>']
     turn, actor = event.get("turn_index"), event["actor"]
-    if event["kind"] == "message" and turn is not None:
+    streamed = not actor.startswith("user:") and not (event.get("payload") or {}).get("human")
+    if event["kind"] == "message" and turn is not None and streamed:  # facilitators and seated humans have no bubble
         parts.append(f'<div id="live-{turn}-{dom_key(actor)}" hx-swap-oob="delete"></div>')
     if event["kind"] == "plan":
         parts.append(plan_board(event["payload"].get("plan", {}), event["payload"].get("diff", []), oob=True))

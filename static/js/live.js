@@ -19,7 +19,24 @@
       if (box) box.value = "";
     }
   });
+  // The controls each status offers, as CONTROLS in collab/sessions/views.py: the
+  // page has them all and shows these as the status badge changes.
+  var CONTROLS = {
+    draft: ["start", "stop"], running: ["pause", "stop"], awaiting_human: ["pause", "stop"],
+    paused: ["resume", "step", "stop"],
+  };
+  function syncControls() {
+    var badge = document.getElementById("session-status");
+    if (!badge) return;
+    var allowed = CONTROLS[badge.dataset.status] || [];
+    document.querySelectorAll(".controls [data-action]").forEach(function (button) {
+      (button.form || button).hidden = allowed.indexOf(button.dataset.action) < 0;
+    });
+    var over = badge.dataset.status === "finished" || badge.dataset.status === "failed";
+    document.querySelectorAll("form.inject").forEach(function (form) { form.hidden = over; });
+  }
   document.body.addEventListener("htmx:wsAfterMessage", function () {
+    syncControls();
     var reload = document.getElementById("live-reload");
     if (reload && reload.dataset.reload) window.location.reload();
     var stream = document.getElementById("stream");
