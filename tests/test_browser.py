@@ -252,8 +252,6 @@ def test_inject_is_answered_by_the_next_agent(page, live_server_url, owner):
     assert Event.objects.filter(session_id=session_id, actor="user:owner", kind="message").count() == 1
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a scripted agent answers only the very latest message it saw, "
-                   "so a note sent while a reply streams is never answered (collab/engine/scripted.py)")
 def test_inject_while_an_agent_speaks_is_answered(page, live_server_url, owner):
     base = live_server_url
     start_trio(page, base, owner)

@@ -1,5 +1,7 @@
 """Pause, resume, step, stop, inject, edit plan, seats: services over a real worker."""
 
+import time
+
 import pytest
 
 from collab.llm.fake_server import FakeServerConfig, run_in_thread
@@ -24,9 +26,7 @@ def test_pause_cuts_the_stream_and_records_the_partial_message(owner, worker):
     with run_in_thread(slow) as server:
         team = make_team(owner, profile=fake_profile(server))
         session = start(owner, team, protocol="round_robin", protocol_params={"rounds": 3}, provider="openai")
-        wait_until(lambda: session.__class__.objects.filter(pk=session.pk, lease_token__gt="").exists(),
-                   what="a turn in flight")
-        import time
+        wait_until(lambda: server.requests, what="a model call in flight")
         time.sleep(0.8)  # some deltas are out
         services.session_pause(session=session, user=owner)
         partial = wait_until(lambda: Event.objects.filter(session=session, kind="message",

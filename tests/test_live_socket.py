@@ -155,3 +155,25 @@ async def test_deltas_are_escaped(session, owner):
     assert frames and "<script>" not in "".join(frames)
     assert "&lt;script&gt;" in "".join(frames)
     await comm.disconnect()
+
+
+async def test_joining_mid_reply_shows_the_text_so_far_once(session, owner):
+    from collab import control
+    from collab.sessions.models import Session
+
+    await Session.objects.filter(pk=session.pk).aupdate(status="running")
+    await control.set_turn_in_flight(session.pk, {"turn": 0, "actors": ["coder"], "live": True})
+    await control.clear_turn_text(session.pk, 0, "coder")
+    await control.append_turn_text(session.pk, 0, "coder", "Hello there, ")
+    comm = await connect(session.pk, owner)
+    assert (await comm.connect())[0]
+    await comm.send_to(text_data=json.dumps({"type": "hello", "last_seq": 0}))
+    frames = await receive_all(comm)
+    bubble = next(f for f in frames if 'id="live-body-0-coder"' in f)
+    assert "Hello there," in bubble
+    # A delta that overlaps what the bubble already shows only adds the new part.
+    await bus.send(session.pk, {"type": "turn.delta", "turn": 0, "actor": "coder", "text": "there, team!", "offset": 6})
+    await bus.send(session.pk, {"type": "turn.delta", "turn": 0, "actor": "coder", "text": "Hello ", "offset": 0})
+    frames = await receive_all(comm)
+    assert len(frames) == 1 and "team!" in frames[0] and "there," not in frames[0]
+    await comm.disconnect()

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from collab import control
 from collab.engine.protocols.base import Output, Turn
 from collab.engine.schema import parse_json_object, validate_json
 from collab.live import bus
@@ -96,6 +97,7 @@ class DeltaStream:
         self.buffer: list[str] = []
         self.last_flush = time.monotonic()
         self.sent_any = False
+        self.offset = 0  # characters sent so far, so a client can drop what it already shows
 
     async def push(self, text: str) -> None:
         if not self.live or not text:
@@ -110,17 +112,25 @@ class DeltaStream:
             return
         text, self.buffer = "".join(self.buffer), []
         self.sent_any = True
-        await bus.send(self.session_id, {"type": "turn.delta", "turn": self.turn_index, "actor": self.actor, "text": text})
+        await control.append_turn_text(self.session_id, self.turn_index, self.actor, text)
+        await bus.send(self.session_id, {"type": "turn.delta", "turn": self.turn_index, "actor": self.actor,
+                                         "text": text, "offset": self.offset})
+        self.offset += len(text)
 
     async def reset(self) -> None:
         self.buffer = []
+        self.offset = 0
         if self.sent_any:
+            await control.clear_turn_text(self.session_id, self.turn_index, self.actor)
             await bus.send(self.session_id, {"type": "turn.reset", "turn": self.turn_index, "actor": self.actor})
 
 
 async def run_calls(session_id: int, turn_index: int, calls: list[AgentCall], halt: threading.Event) -> dict:
-    await bus.send(session_id, {"type": "turn.start", "turn": turn_index, "actors": [c.actor for c in calls],
-                                "live": calls[0].schema is None if calls else True})
+    start = {"turn": turn_index, "actors": [c.actor for c in calls], "live": calls[0].schema is None if calls else True}
+    for call in calls:  # a turn retried after a crash starts its text again
+        await control.clear_turn_text(session_id, turn_index, call.actor)
+    await control.set_turn_in_flight(session_id, start)
+    await bus.send(session_id, {"type": "turn.start", **start})
     outcomes = await asyncio.gather(*(run_one(session_id, turn_index, call, halt) for call in calls))
     return {o.actor: o for o in outcomes}
 

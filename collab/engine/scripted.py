@@ -31,10 +31,21 @@ def _pick(items: list[str], *keys: object) -> str:
 
 
 def _last_heard(seen: list[dict], me: str) -> dict | None:
+    """What to react to: a facilitator's note since this role last spoke
+    (a note sent while a teammate was mid-reply must not be lost behind that
+    reply), else the latest message by someone else."""
+    latest = None
     for event in reversed(seen):
-        if event["kind"] == "message" and event["actor"] != me:
+        if event["kind"] != "message":
+            continue
+        if event["actor"] == me:
+            break
+        if event["actor"].startswith("user:"):
             return event
-    return None
+        latest = latest or event
+    if latest is not None:
+        return latest
+    return next((e for e in reversed(seen) if e["kind"] == "message" and e["actor"] != me), None)
 
 
 def reply(role: dict, turn: Turn, ctx: Ctx, seen: list[dict]) -> str:

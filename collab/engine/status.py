@@ -11,7 +11,8 @@ from collab.sessions.models import Session
 S = Session.Status
 
 
-def change(session: Session, new: str, *, actor: str, reason: str = "", ended_by: str = "") -> None:
+def change(session: Session, new: str, *, actor: str, reason: str = "", ended_by: str = "",
+           extra: dict | None = None) -> None:
     """Move a locked session to `new` and log it; the caller holds the lock."""
     previous = session.status
     session.status = new
@@ -27,6 +28,7 @@ def change(session: Session, new: str, *, actor: str, reason: str = "", ended_by
     payload = {"status": new, "previous": previous, "reason": reason, "text": _describe(new, reason)}
     if ended_by:
         payload["ended_by"] = ended_by
+    payload.update(extra or {})
     log.append(session, kind="state", actor=actor, payload=payload)
     publish_stats_on_commit(session)
 
@@ -114,4 +116,5 @@ def await_humans(session_id: int, token: str, turn_index: int, roles: list[str],
         session.state = state
         session.lease_token, session.lease_expires_at, session.turn_attempts = "", None, 0
         session.save(update_fields=["state", "lease_token", "lease_expires_at", "turn_attempts"])
-        change(session, S.AWAITING_HUMAN, actor="system", reason=f"waiting for {', '.join(roles)}")
+        change(session, S.AWAITING_HUMAN, actor="system", reason=f"waiting for {', '.join(roles)}",
+               extra={"awaiting": roles})

@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import User
 
+from collab import control
 from collab.engine.plan import plan_form_steps
 from collab.live import bus, fragments, presence
 from collab.sessions import permissions, selectors, services
@@ -59,6 +60,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         kind = data.get("type") or data.get("action")
         if kind == "hello":
             await self._catch_up(int(data.get("last_seq") or 0))
+            await self._show_turn_in_flight()
             return
         try:
             await self._act(kind, data)
@@ -101,6 +103,15 @@ class SessionConsumer(AsyncWebsocketConsumer):
         for event in missing:
             await self._send_event(event)
 
+    async def _show_turn_in_flight(self) -> None:
+        """A turn that started before this socket: show its typing bubbles; the rest of its deltas land there."""
+        turn = await control.turn_in_flight(self.session_id)
+        status = await database_sync_to_async(
+            lambda: Session.objects.filter(pk=self.session_id).values_list("next_turn", "status").first())()
+        if turn and status and status[0] == turn["turn"] and status[1] == Session.Status.RUNNING:
+            texts = await control.turn_texts(self.session_id, turn["turn"], turn["actors"])
+            await self._turn_started(turn, texts)
+
     async def _send_event(self, event: dict) -> None:
         await self.send(text_data=fragments.event_oob(event, self.roles))
         self.last_seq = event["seq"]
@@ -117,12 +128,28 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self._send_event(event)
 
     async def turn_start(self, message):
-        await self.send(text_data=fragments.turn_start(message["turn"], message["actors"], self.roles, message["live"]))
+        await self._turn_started(message)
+
+    async def _turn_started(self, turn: dict, texts: dict[str, str] | None = None) -> None:
+        if getattr(self, "shown_turn", None) == turn["turn"]:
+            return  # announced both by the broadcast and by the hello: one bubble per actor
+        self.shown_turn = turn["turn"]
+        self.shown_chars = {actor: len(text) for actor, text in (texts or {}).items()}
+        await self.send(text_data=fragments.turn_start(turn["turn"], turn["actors"], self.roles, turn["live"], texts))
 
     async def turn_delta(self, message):
-        await self.send(text_data=fragments.delta(message["turn"], message["actor"], message["text"]))
+        actor, text, offset = message["actor"], message["text"], message.get("offset", 0)
+        shown = getattr(self, "shown_chars", {}).get(actor, 0) if getattr(self, "shown_turn", None) == message["turn"] else 0
+        if offset + len(text) <= shown:
+            return  # already in the bubble this page was sent on connecting
+        text = text[max(0, shown - offset):]
+        if getattr(self, "shown_turn", None) == message["turn"]:
+            self.shown_chars[actor] = offset + len(message["text"])
+        await self.send(text_data=fragments.delta(message["turn"], actor, text))
 
     async def turn_reset(self, message):
+        if getattr(self, "shown_turn", None) == message["turn"]:
+            self.shown_chars[message["actor"]] = 0
         await self.send(text_data=fragments.delta_reset(message["turn"], message["actor"]))
 
     async def session_stats(self, message):

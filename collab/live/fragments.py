@@ -40,7 +40,8 @@ def event_oob(event: dict, roles: dict[str, dict]) -> str:
     if event["kind"] == "plan":
         parts.append(plan_board(event["payload"].get("plan", {}), event["payload"].get("diff", []), oob=True))
     if event["kind"] == "state":
-        parts.append(render_to_string("live/status_badge.html", {"status": event["payload"]["status"], "oob": True}))
+        parts.append(render_to_string("live/status_badge.html", {
+            "status": event["payload"]["status"], "awaiting": event["payload"].get("awaiting", []), "oob": True}))
     if event["kind"] in {"intervention"} or (event["kind"] == "message" and (event["payload"] or {}).get("intervention")):
         parts.append(f'<div hx-swap-oob="afterbegin:#timeline">{render_to_string("live/timeline_item.html", {"e": event, "p": event["payload"]})}</div>')
     parts.append(f'<div id="last-seq" hx-swap-oob="true" data-seq="{event["seq"]}"></div>')
@@ -54,9 +55,10 @@ def plan_board(plan: dict, changes: list[dict] | None = None, oob: bool = False)
         "steps": steps, "version": plan.get("version", 0), "oob": oob, "statuses": plan_mod.STATUSES})
 
 
-def turn_start(turn: int, actors: list[str], roles: dict[str, dict], live: bool) -> str:
-    bubbles = "".join(render_to_string("live/streaming.html", {"turn": turn, "actor": a, "key": dom_key(a), "role": roles.get(a), "live": live})
-                      for a in actors)
+def turn_start(turn: int, actors: list[str], roles: dict[str, dict], live: bool, texts: dict | None = None) -> str:
+    bubbles = "".join(render_to_string("live/streaming.html", {
+        "turn": turn, "actor": a, "key": dom_key(a), "role": roles.get(a), "live": live, "text": (texts or {}).get(a, "")})
+        for a in actors)
     return f'<div hx-swap-oob="beforeend:#stream">{bubbles}</div>'
 
 

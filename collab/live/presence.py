@@ -1,18 +1,6 @@
 """Who is watching a session: a Redis hash of username -> open sockets."""
 
-import redis.asyncio as aioredis
-from django.conf import settings
-
-_clients: dict[int, aioredis.Redis] = {}
-
-
-def _client() -> aioredis.Redis:
-    import asyncio
-
-    loop_id = id(asyncio.get_running_loop())
-    if loop_id not in _clients:
-        _clients[loop_id] = aioredis.Redis.from_url(settings.CONTROL_REDIS_URL)
-    return _clients[loop_id]
+from collab.control import aclient as _client
 
 
 def _key(session_id: int) -> str:

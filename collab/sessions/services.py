@@ -113,7 +113,8 @@ def session_resume(*, session: Session, user, steps: int = -1) -> Session:
     control.clear_halt(s.pk)
     awaiting = (s.state or {}).get("awaiting")
     if awaiting and awaiting.get("turn") == s.next_turn:
-        status.change(s, S.AWAITING_HUMAN, actor=author(user), reason=f"waiting for {', '.join(awaiting['roles'])}")
+        status.change(s, S.AWAITING_HUMAN, actor=author(user), reason=f"waiting for {', '.join(awaiting['roles'])}",
+                      extra={"awaiting": awaiting["roles"]})
     else:
         status.change(s, S.RUNNING, actor=author(user), reason="one step" if steps > 0 else "resumed")
         status.continue_or_finish(s)

@@ -139,11 +139,13 @@ def session_detail(request, pk):
                         and my_seat.role_name in awaiting.get("roles", [])
                         and my_seat.role_name not in awaiting.get("inputs", {})),
         "awaiting": awaiting,
+        "awaiting_roles": [r for r in awaiting.get("roles", []) if r not in awaiting.get("inputs", {})]
+        if session.status == Session.Status.AWAITING_HUMAN else [],
         "plan_html": fragments.plan_board((session.state or {}).get("plan", {})),
         "stats": selectors.stats(session),
         "protocol": PROTOCOLS.items.get(session.protocol), "topology": TOPOLOGIES.items.get(session.topology),
         "timeline": [e for e in rows if e.kind == "intervention" or (e.payload or {}).get("intervention")][::-1],
-        "controls": CONTROLS.get(session.status, []),
+        "controls": CONTROLS.get(session.status, []), "controls_map": CONTROLS,
         "rubric": ((session.state or {}).get("protocol", {}).get("params", {}).get("rubric", [])
                    if session.scenario == "design_review" and (session.state or {}).get("protocol", {}).get("proposal")
                    else []),

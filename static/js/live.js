@@ -19,12 +19,9 @@
       if (box) box.value = "";
     }
   });
-  // The controls each status offers, as CONTROLS in collab/sessions/views.py: the
-  // page has them all and shows these as the status badge changes.
-  var CONTROLS = {
-    draft: ["start", "stop"], running: ["pause", "stop"], awaiting_human: ["pause", "stop"],
-    paused: ["resume", "step", "stop"],
-  };
+  // The controls each status offers: CONTROLS of collab/sessions/views.py, in the page.
+  var controlsMap = document.getElementById("controls-map");
+  var CONTROLS = controlsMap ? JSON.parse(controlsMap.textContent) : {};
   function syncControls() {
     var badge = document.getElementById("session-status");
     if (!badge) return;
@@ -35,8 +32,20 @@
     var over = badge.dataset.status === "finished" || badge.dataset.status === "failed";
     document.querySelectorAll("form.inject").forEach(function (form) { form.hidden = over; });
   }
+  // The composer follows whose turn the status badge says it is.
+  function syncComposer() {
+    var badge = document.getElementById("session-status");
+    var composer = document.getElementById("composer");
+    if (!badge || !composer) return;
+    var awaited = (badge.dataset.awaiting || "").split(",");
+    var mine = badge.dataset.status === "awaiting_human" && awaited.indexOf(composer.dataset.role) >= 0;
+    composer.classList.toggle("waiting", !mine);
+    var label = document.getElementById("composer-turn");
+    if (label) label.textContent = mine ? "— it is your turn" : "— wait for your turn";
+  }
   document.body.addEventListener("htmx:wsAfterMessage", function () {
     syncControls();
+    syncComposer();
     var reload = document.getElementById("live-reload");
     if (reload && reload.dataset.reload) window.location.reload();
     var stream = document.getElementById("stream");
