@@ -330,3 +330,49 @@ def test_injected_markup_is_shown_as_text(page, live_server_url, owner):
     expect(page.locator("main")).to_contain_text(XSS)
     no_payload_ran()
     page.shots("transcript")
+
+
+def status_of_page(page: Page) -> str:
+    return page.locator("#session-status").get_attribute("data-status") or ""
+
+
+def months_played(session_id: int) -> int:
+    return Event.objects.filter(session_id=session_id, kind="scenario_state").count()
+
+
+def test_fishery_preset_chart_updates_each_month(page, live_server_url, owner):
+    base = live_server_url
+    log_in(page, base, "owner", PASSWORD)
+    team = build_team_from_preset(page, base, owner, "fishery_village")
+    page.goto(f"{base}/sessions/new/?team={team.pk}")
+    expect(page.locator("#id_scenario")).to_have_value("fishery")
+    # Short discussions keep the months quick with slow scripted typing.
+    page.fill("#id_scenario_params", '{"max_utterances": 1, "reflect": false}')
+    page.select_option("#id_provider", "scripted")
+    page.get_by_role("button", name="Create and start").click()
+    page.wait_for_url(re.compile(r"/sessions/\d+/$"))
+    session_id = session_id_from(page)
+    wait_connected(page)
+    # Record every chart the page swaps in, as it happens.
+    page.evaluate("""() => {
+        window.__points = [];
+        document.body.addEventListener("htmx:oobAfterSwap", () => {
+            const chart = document.getElementById("scenario-chart");
+            const points = chart ? Number(chart.dataset.points) : 0;
+            if (window.__points[window.__points.length - 1] !== points) window.__points.push(points);
+        });
+    }""")
+    chart = page.locator("#scenario-chart")
+    expect_status(page, "finished", timeout=90_000)
+    page.shots("finished")
+    seen = [p for p in page.evaluate("window.__points") if p]
+    months = months_played(session_id)
+    assert seen == list(range(seen[0], months + 1)), seen  # one update a month, none skipped
+    assert months >= 3
+    assert chart.locator("polyline").count() == 2  # lake level and total catch
+    session = Session.objects.get(pk=session_id)
+    assert session.scenario == "fishery" and session.status == "finished"
+    expect(page.locator("#scenario-panel")).to_contain_text("Survival time")
+    page.goto(f"{base}/sessions/{session_id}/transcript/")
+    expect(page.locator("#scenario-chart")).to_have_attribute("data-points", str(months))
+    page.shots("replay")

@@ -92,3 +92,25 @@ def test_launcher_starts_a_scenario_session_and_shows_errors_inline(client, owne
     assert response["Location"] == f"/sessions/{session.pk}/"
     assert session.protocol == "scenario" and session.scenario == "fishery"
     assert session.protocol_params["params"]["months"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scenario_panel_and_chart_show_live_and_in_the_transcript(client, owner):
+    from collab.engine.runner import inline, run_inline
+    from collab.teams.presets import PRESETS
+    from collab.teams.services import team_create_from_preset
+
+    preset = PRESETS["fishery_village"]
+    team = team_create_from_preset(preset_key="fishery_village", owner=owner)
+    session = services.session_create(owner=owner, team=team, protocol="scenario",
+                                      protocol_params=preset.protocol_params, max_turns=400)
+    with inline():
+        services.session_start(session=session, user=owner)
+        run_inline(session.pk)
+    client.force_login(owner)
+    for url in (f"/sessions/{session.pk}/", f"/sessions/{session.pk}/transcript/"):
+        page = client.get(url).content.decode()
+        assert 'id="scenario-panel"' in page and 'id="scenario-chart"' in page
+        assert 'data-points="4"' in page  # the lake collapses in month 4
+        assert "<polyline" in page
+    assert "acts: <code>catch</code>" in client.get(f"/sessions/{session.pk}/").content.decode()

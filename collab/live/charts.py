@@ -24,12 +24,14 @@ from django.utils.safestring import SafeString, mark_safe
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8F6B00", "#332288", "#5F6B7A", "#882255")
 DASHES = ("", "6 4", "2 3", "8 3 2 3")
 
-WIDTH = 480  # viewBox units; the SVG itself scales to its container
-PLOT_HEIGHT = 190
+WIDTH = 400  # viewBox units; the SVG itself scales to its container
+PLOT_HEIGHT = 170
 TOP = 10
 RIGHT = 12
 BOTTOM = 26  # room for the x labels
-CHAR_W = 6.2  # rough advance of one character at the 11px chart font
+CHAR_W = 6.6  # rough advance of one character at the 11px chart font
+LINE_H = 13
+MAX_BAR = 44  # widest bar, so a lone series does not become a wall
 Y_TICKS = 5
 
 
@@ -71,12 +73,15 @@ def _nice_step(raw: float) -> float:
     return 10 * power
 
 
-def nice_ticks(low: float, high: float, count: int = Y_TICKS) -> list[float]:
-    """Rounded tick values covering [min(low, 0), max(high, 0)], starting or ending at 0."""
+def nice_ticks(low: float, high: float, count: int = Y_TICKS, integer: bool = False) -> list[float]:
+    """Rounded tick values covering [min(low, 0), max(high, 0)], starting or ending at 0.
+    With `integer` (counts, tons) the step is at least 1."""
     low, high = min(low, 0.0), max(high, 0.0)
     if high - low <= 0:
         high = 1.0
     step = _nice_step((high - low) / (count - 1))
+    if integer:
+        step = max(step, 1.0)
     start = math.floor(low / step + 1e-9)
     stop = math.ceil(high / step - 1e-9)
     return [round(i * step, 10) for i in range(start, stop + 1)]
@@ -94,6 +99,16 @@ def _x_step(n: int, labels: Sequence[str], plot_w: float) -> int:
             if math.ceil(n / (k * m)) <= fits:
                 return k * m
         k *= 10
+
+
+def _wrap(text: str, max_chars: int) -> list[str]:
+    """Up to two lines of at most max_chars, split at spaces; the rest is truncated."""
+    if len(text) <= max_chars:
+        return [text]
+    cut = text.rfind(" ", 0, max_chars + 1)
+    if cut <= 0:
+        return [_truncate(text, max_chars)]
+    return [text[:cut], _truncate(text[cut + 1:].strip(), max_chars)]
 
 
 def _placeholder(title: str, dom_id: str) -> SafeString:
@@ -125,14 +140,24 @@ def render_chart(chart: dict | None, dom_id: str = "scenario-chart") -> str:
     if n == 0 or not numbers:
         return _placeholder(title, dom_id)
 
-    ticks = nice_ticks(min(numbers), max(numbers))
+    ticks = nice_ticks(min(numbers), max(numbers), integer=all(v.is_integer() for v in numbers))
     y_min, y_max = ticks[0], ticks[-1]
     tick_text = [_fmt(t) for t in ticks]
     left = 14 + CHAR_W * max(len(t) for t in tick_text)
     plot_w = WIDTH - left - RIGHT
-    height = TOP + PLOT_HEIGHT + BOTTOM
-    bottom_y = TOP + PLOT_HEIGHT
     band = plot_w / n
+    labels = [_label(v) for v in x]
+    # Line charts (ordered x) show every k-th label; bar categories are all shown, wrapped
+    # onto two lines and truncated to their band (full text in a <title>) unless far too narrow.
+    if kind == "bar" and band >= 4 * CHAR_W:
+        step = 1
+        label_lines = [_wrap(t, int((band - 4) // CHAR_W)) for t in labels]
+    else:
+        step = _x_step(n, labels, plot_w)
+        label_lines = [[_truncate(t, int((band * step - 4) // CHAR_W))] for t in labels]
+    extra = LINE_H if any(len(lines) > 1 for lines in label_lines) else 0
+    height = TOP + PLOT_HEIGHT + BOTTOM + extra
+    bottom_y = TOP + PLOT_HEIGHT
 
     def px(i: int) -> float:
         return left + band * (i + 0.5)
@@ -140,7 +165,6 @@ def render_chart(chart: dict | None, dom_id: str = "scenario-chart") -> str:
     def py(v: float) -> float:
         return bottom_y - (v - y_min) / (y_max - y_min) * PLOT_HEIGHT
 
-    labels = [_label(v) for v in x]
     sid = escape(dom_id)
     out = [
         f'<figure class="chart chart-{kind}" id="{sid}" data-points="{n}">',
@@ -167,22 +191,24 @@ def render_chart(chart: dict | None, dom_id: str = "scenario-chart") -> str:
                f'<line x1="{left:.1f}" x2="{WIDTH - RIGHT}" y1="{zero_y:.1f}" y2="{zero_y:.1f}"/></g>')
 
     # X labels, thinned so they never overlap; long ones are truncated (full text in <title>).
-    step = _x_step(n, labels, plot_w)
-    max_chars = int(band * step // CHAR_W) - 1
     out.append('<g class="chart-xlabels">')
+    whole = all(isinstance(v, int) and not isinstance(v, bool) for v in x)  # label months 5, 10, 15 ...
     for i, text in enumerate(labels):
-        if i % step:
+        if (x[i] if whole else i) % step:
             continue
-        shown = _truncate(text, max_chars)
-        hint = f"<title>{escape(text)}</title>" if shown != text else ""
+        lines = label_lines[i]
+        hint = f"<title>{escape(text)}</title>" if " ".join(lines) != text else ""
+        body = escape(lines[0]) if len(lines) == 1 else "".join(
+            f'<tspan x="{px(i):.1f}" dy="{0 if j == 0 else LINE_H}">{escape(line)}</tspan>'
+            for j, line in enumerate(lines))
         out.append(f'<text class="chart-xlabel" x="{px(i):.1f}" y="{bottom_y + 16}" text-anchor="middle" '
-                   f'fill="#586074">{hint}{escape(shown)}</text>')
+                   f'fill="#586074">{hint}{body}</text>')
     out.append("</g>")
 
     # Data.
     radius = 3 if n <= 40 else 2
-    group_w = band * 0.8
-    bar_w = group_w / max(len(series), 1)
+    bar_w = min(band * 0.8 / max(len(series), 1), MAX_BAR)
+    group_w = bar_w * len(series)
     for index, (name, values) in enumerate(series):
         color = PALETTE[index % len(PALETTE)]
         dash = DASHES[(index // len(PALETTE)) % len(DASHES)]

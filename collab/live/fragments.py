@@ -39,6 +39,8 @@ def event_oob(event: dict, roles: dict[str, dict]) -> str:
         parts.append(f'<div id="live-{turn}-{dom_key(actor)}" hx-swap-oob="delete"></div>')
     if event["kind"] == "plan":
         parts.append(plan_board(event["payload"].get("plan", {}), event["payload"].get("diff", []), oob=True))
+    if event["kind"] == "scenario_state":
+        parts.append(scenario_panel(event["payload"], oob=True))
     if event["kind"] == "state":
         parts.append(render_to_string("live/status_badge.html", {
             "status": event["payload"]["status"], "awaiting": event["payload"].get("awaiting", []), "oob": True}))
@@ -85,3 +87,13 @@ def flash(text: str, level: str = "error") -> str:
 
 def reload_page() -> str:
     return '<div id="live-reload" hx-swap-oob="true" data-reload="1"></div>'
+
+
+def scenario_panel(payload: dict | None, oob: bool = False) -> str:
+    """The scenario's metrics and live chart, from its latest scenario_state event."""
+    from collab.live.charts import render_chart
+
+    payload = payload or {}
+    return render_to_string("live/chart.html", {
+        "chart_html": render_chart(payload.get("chart")), "metrics": payload.get("metrics") or {},
+        "title": payload.get("title", ""), "oob": oob})

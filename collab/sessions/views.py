@@ -142,6 +142,7 @@ def session_detail(request, pk):
         "awaiting_roles": [r for r in awaiting.get("roles", []) if r not in awaiting.get("inputs", {})]
         if session.status == Session.Status.AWAITING_HUMAN else [],
         "plan_html": fragments.plan_board((session.state or {}).get("plan", {})),
+        "scenario_html": _scenario_panel(session),
         "stats": selectors.stats(session),
         "protocol": PROTOCOLS.items.get(session.protocol), "topology": TOPOLOGIES.items.get(session.topology),
         "timeline": [e for e in rows if e.kind == "intervention" or (e.payload or {}).get("intervention")][::-1],
@@ -155,6 +156,13 @@ def session_detail(request, pk):
     return render(request, "sessions/detail.html", context)
 
 
+def _scenario_panel(session: Session) -> str:
+    if not session.scenario:
+        return ""
+    latest = Event.objects.filter(session=session, kind="scenario_state").order_by("-seq").first()
+    return fragments.scenario_panel(latest.payload if latest else {"title": session.scenario})
+
+
 @login_required
 def session_transcript(request, pk):
     session, _ = _session_for(request, pk)
@@ -162,7 +170,8 @@ def session_transcript(request, pk):
     page = Paginator(Event.objects.filter(session=session).order_by("seq"), TRANSCRIPT_PAGE).get_page(
         request.GET.get("page"))
     rendered = [fragments.render_event(serialize(e), roles) for e in page]
-    return render(request, "sessions/transcript.html", {"session": session, "page": page, "events_html": rendered})
+    return render(request, "sessions/transcript.html", {"session": session, "page": page, "events_html": rendered,
+                                                        "scenario_html": _scenario_panel(session)})
 
 
 def _level(value: str) -> int | str:
