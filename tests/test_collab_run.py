@@ -39,3 +39,19 @@ def test_unknown_names_get_one_line_listing_what_exists():
         call_command("collab_run", "--team", "ghost", "--inline")
     with pytest.raises(CommandError, match="not valid JSON"):
         call_command("collab_run", "--preset", "debate_panel", "--protocol-params", "{x", "--inline")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_compare_maze_solo_and_pair(capsys):
+    call_command("collab_compare", "--preset", "maze_pair", "--vary", "mode=solo,pair", "--seeds", "2", "--json")
+    table = json.loads(capsys.readouterr().out)
+    assert set(table) == {"solo", "pair"}
+    assert table["solo"]["solved"] == 1 and table["solo"]["path_efficiency"] == 1
+    assert table["pair"]["turns"] >= table["solo"]["turns"]
+    assert Session.objects.filter(scenario="maze", status="finished").count() == 4
+
+
+@pytest.mark.django_db
+def test_compare_refuses_a_preset_without_a_scenario():
+    with pytest.raises(CommandError, match="not a scenario preset; choose one of: .*maze_pair"):
+        call_command("collab_compare", "--preset", "debate_panel", "--vary", "rounds=1,2")
