@@ -25,8 +25,14 @@ def halt_key(session_id: int) -> str:
     return f"collab:halt:{session_id}"
 
 
+HALT_CHANNEL = "collab:halt"
+
+
 def set_halt(session_id: int) -> None:
+    """Flag the session halted and tell every worker at once (pub/sub): a
+    stream in flight stops within milliseconds, without any polling."""
     client().set(halt_key(session_id), "1", ex=HALT_TTL_SECONDS)
+    client().publish(HALT_CHANNEL, str(session_id))
 
 
 def clear_halt(session_id: int) -> None:
@@ -43,6 +49,49 @@ def halted(session_id: int) -> bool:
         return False  # no Redis, no halt flag: the commit still sees the session's status
 
 
+class HaltWatcher:
+    """One subscriber thread per process sets the halt events of the turns
+    running here. A missed message (a reconnect) is caught by the turn's
+    heartbeat, which reads the halt key too."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._events: dict[int, set[threading.Event]] = {}
+        self._thread: threading.Thread | None = None
+
+    def watch(self, session_id: int, event: threading.Event) -> None:
+        with self._lock:
+            self._events.setdefault(session_id, set()).add(event)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._listen, name="collab-halt", daemon=True)
+                self._thread.start()
+        if halted(session_id):  # a halt that came before we listened
+            event.set()
+
+    def unwatch(self, session_id: int, event: threading.Event) -> None:
+        with self._lock:
+            events = self._events.get(session_id, set())
+            events.discard(event)
+            if not events:
+                self._events.pop(session_id, None)
+
+    def _listen(self) -> None:
+        import time
+
+        while True:
+            try:
+                pubsub = redis.Redis.from_url(settings.CONTROL_REDIS_URL).pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(HALT_CHANNEL)
+                for message in pubsub.listen():
+                    with self._lock:
+                        events = list(self._events.get(int(message["data"]), ()))
+                    for event in events:
+                        event.set()
+            except (redis.RedisError, ValueError):
+                time.sleep(1)
+
+
+halt_watcher = HaltWatcher()
 _async_clients: dict[int, aioredis.Redis] = {}
 
 
@@ -78,19 +127,15 @@ def turn_text_key(session_id: int, turn: int, actor: str) -> str:
     return f"collab:turntext:{session_id}:{turn}:{actor}"
 
 
-async def append_turn_text(session_id: int, turn: int, actor: str, text: str) -> None:
-    """The text streamed so far, for pages that connect mid-reply."""
+async def save_turn_text(session_id: int, turn: int, actor: str, text: str, *, first: bool) -> None:
+    """The text streamed so far, for pages that connect mid-reply. The first
+    piece of an attempt replaces what an earlier (failed) attempt left."""
+    key = turn_text_key(session_id, turn, actor)
     try:
-        key = turn_text_key(session_id, turn, actor)
-        async with aclient().pipeline(transaction=False) as pipe:
-            await pipe.append(key, text).expire(key, settings.TURN_LEASE_SECONDS * 4).execute()
-    except redis.RedisError:
-        pass
-
-
-async def clear_turn_text(session_id: int, turn: int, actor: str) -> None:
-    try:
-        await aclient().delete(turn_text_key(session_id, turn, actor))
+        if first:
+            await aclient().set(key, text, ex=settings.TURN_LEASE_SECONDS * 4)
+        else:
+            await aclient().append(key, text)
     except redis.RedisError:
         pass
 

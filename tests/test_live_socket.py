@@ -163,14 +163,15 @@ async def test_joining_mid_reply_shows_the_text_so_far_once(session, owner):
 
     await Session.objects.filter(pk=session.pk).aupdate(status="running")
     await control.set_turn_in_flight(session.pk, {"turn": 0, "actors": ["coder"], "live": True})
-    await control.clear_turn_text(session.pk, 0, "coder")
-    await control.append_turn_text(session.pk, 0, "coder", "Hello there, ")
+    await control.save_turn_text(session.pk, 0, "coder", "stale text of a failed attempt", first=True)
+    await control.save_turn_text(session.pk, 0, "coder", "Hello ", first=True)
+    await control.save_turn_text(session.pk, 0, "coder", "there, ", first=False)
     comm = await connect(session.pk, owner)
     assert (await comm.connect())[0]
     await comm.send_to(text_data=json.dumps({"type": "hello", "last_seq": 0}))
     frames = await receive_all(comm)
     bubble = next(f for f in frames if 'id="live-body-0-coder"' in f)
-    assert "Hello there," in bubble
+    assert "Hello there," in bubble and "stale" not in bubble
     # A delta that overlaps what the bubble already shows only adds the new part.
     await bus.send(session.pk, {"type": "turn.delta", "turn": 0, "actor": "coder", "text": "there, team!", "offset": 6})
     await bus.send(session.pk, {"type": "turn.delta", "turn": 0, "actor": "coder", "text": "Hello ", "offset": 0})

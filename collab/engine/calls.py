@@ -112,7 +112,7 @@ class DeltaStream:
             return
         text, self.buffer = "".join(self.buffer), []
         self.sent_any = True
-        await control.append_turn_text(self.session_id, self.turn_index, self.actor, text)
+        await control.save_turn_text(self.session_id, self.turn_index, self.actor, text, first=self.offset == 0)
         await bus.send(self.session_id, {"type": "turn.delta", "turn": self.turn_index, "actor": self.actor,
                                          "text": text, "offset": self.offset})
         self.offset += len(text)
@@ -121,14 +121,11 @@ class DeltaStream:
         self.buffer = []
         self.offset = 0
         if self.sent_any:
-            await control.clear_turn_text(self.session_id, self.turn_index, self.actor)
             await bus.send(self.session_id, {"type": "turn.reset", "turn": self.turn_index, "actor": self.actor})
 
 
 async def run_calls(session_id: int, turn_index: int, calls: list[AgentCall], halt: threading.Event) -> dict:
     start = {"turn": turn_index, "actors": [c.actor for c in calls], "live": calls[0].schema is None if calls else True}
-    for call in calls:  # a turn retried after a crash starts its text again
-        await control.clear_turn_text(session_id, turn_index, call.actor)
     await control.set_turn_in_flight(session_id, start)
     await bus.send(session_id, {"type": "turn.start", **start})
     outcomes = await asyncio.gather(*(run_one(session_id, turn_index, call, halt) for call in calls))

@@ -18,7 +18,6 @@ import asyncio
 import logging
 import secrets
 import threading
-import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -115,6 +114,7 @@ def run_turn(session_id: int, turn_index: int) -> None:
         prepared = prepare(session_id, token)
         if prepared is None:
             return
+        connection.close()  # no connection is held (or pooled slot taken) while models think
         outcomes = call_agents(prepared)
         commit(prepared, outcomes)
     except Exception as exc:
@@ -192,27 +192,26 @@ def request_for(session: Session, role: dict, structured: bool) -> ChatRequest:
 
 
 def call_agents(prepared: Prepared) -> dict[str, CallOutcome]:
-    """Run the calls on the shared loop; keep the lease and watch for a halt."""
+    """Run the calls on the shared loop; keep the lease alive meanwhile. A
+    pause or stop reaches the halt event through the process's watcher."""
     if not prepared.calls:
         return {}
     session_id, token = prepared.session.pk, prepared.token
     halt = threading.Event()
-    future = asyncio.run_coroutine_threadsafe(
-        run_calls(session_id, prepared.session.next_turn, prepared.calls, halt), aio.loop())
-    heartbeat_every = settings.TURN_LEASE_SECONDS / 3
-    last_beat = time.monotonic()
-    while True:
-        try:
-            return future.result(timeout=0.25)
-        except FutureTimeout:
-            pass
-        if not halt.is_set() and control.halted(session_id):
-            halt.set()
-        if time.monotonic() - last_beat >= heartbeat_every:
-            last_beat = time.monotonic()
-            if not extend_lease(session_id, token):
-                halt.set()  # the turn was taken from us; stop streaming, the commit will be refused
+    control.halt_watcher.watch(session_id, halt)
+    try:
+        future = asyncio.run_coroutine_threadsafe(
+            run_calls(session_id, prepared.session.next_turn, prepared.calls, halt), aio.loop())
+        while True:
+            try:
+                return future.result(timeout=settings.TURN_LEASE_SECONDS / 3)
+            except FutureTimeout:
+                pass
+            if control.halted(session_id) or not extend_lease(session_id, token):
+                halt.set()  # halted, or the turn was taken from us: the commit will sort it out
             connection.close()
+    finally:
+        control.halt_watcher.unwatch(session_id, halt)
 
 
 def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
@@ -229,35 +228,40 @@ def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
             return
         halted = session.status != RUNNING
         ctx = ctx_for(session)
+        entries: list[dict] = []  # the turn's events, written in one insert
+
+        def add(kind: str, actor: str, payload: dict, audience: list[str] | None = None) -> None:
+            entries.append({"kind": kind, "actor": actor, "payload": payload, "audience": audience,
+                            "turn_index": turn_index})
+
         outputs: dict[str, Output] = {}
         for actor in turn.actors:
             if actor in prepared.human_inputs:
                 human = prepared.human_inputs[actor]
                 outputs[actor] = Output(text=human["text"], data=human.get("data"))
-                log.append(session, kind="message", actor=actor, turn_index=turn_index, payload={
-                    "text": human["text"], "human": human["user"], "phase": turn.phase, "purpose": turn.purpose})
+                add("message", actor, {"text": human["text"], "human": human["user"], "phase": turn.phase,
+                                       "purpose": turn.purpose})
                 continue
             outcome = outcomes.get(actor)
             if outcome is None:
                 continue
             for notice in outcome.notices:
-                log.append(session, kind="turn_error", actor=actor, turn_index=turn_index, payload=notice)
+                add("turn_error", actor, notice)
             outputs[actor] = outcome.output
             structured = turn.schema_for(actor) is not None
             text = (outcome.output.data or {}).get("message", "") if structured else outcome.output.text
             if turn.purpose in MESSAGE_PURPOSES and (text or outcome.output.interrupted):
-                log.append(session, kind="message", actor=actor, turn_index=turn_index, payload={
+                add("message", actor, {
                     "text": text, "interrupted": outcome.output.interrupted, "phase": turn.phase,
                     "purpose": turn.purpose, "model": outcome.model, "scripted": outcome.model == "scripted",
                     "tokens": outcome.completion_tokens, "latency_ms": round(outcome.latency_ms),
                     **({"verdict": outcome.output.data.get("verdict")} if (outcome.output.data or {}).get("verdict") else {}),
                 })
         for actor in prepared.timed_out:
-            log.append(session, kind="notice", actor="system", turn_index=turn_index,
-                       payload={"text": f"{actor}'s seat timed out; the agent answered.", "seat_timeout": actor})
+            add("notice", "system", {"text": f"{actor}'s seat timed out; the agent answered.", "seat_timeout": actor})
         for spec in PROTOCOLS.get(session.protocol).after_turn(ctx, turn, outputs):
-            log.append(session, kind=spec.kind, actor=spec.actor, audience=spec.audience, turn_index=turn_index,
-                       payload=spec.payload)
+            add(spec.kind, spec.actor, spec.payload, spec.audience)
+        log.append_many(session, entries)
         state = dict(session.state or {})
         state["protocol"], state["plan"] = ctx.pstate, ctx.plan
         state.pop("awaiting", None)

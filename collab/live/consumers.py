@@ -25,6 +25,16 @@ CATCH_UP_LIMIT = 2000
 
 
 class SessionConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message):
+        """Channel-layer messages (deltas, events) need no database: skip the
+        per-message close_old_connections thread hop that channels does."""
+        if message["type"].startswith("websocket."):
+            return await super().dispatch(message)
+        handler = getattr(self, message["type"].replace(".", "_"), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self):
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
         self.user = self.scope.get("user")
@@ -113,7 +123,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self._turn_started(turn, texts)
 
     async def _send_event(self, event: dict) -> None:
-        await self.send(text_data=fragments.event_oob(event, self.roles))
+        await self.send(text_data=fragments.event_oob_cached(self.session_id, event, self.roles))
         self.last_seq = event["seq"]
 
     # --- from the channel layer --------------------------------------------------

@@ -2,6 +2,7 @@
 Every event fragment carries its seq (id="ev-<seq>", data-seq)."""
 
 import re
+from collections import OrderedDict
 
 from django.template.loader import render_to_string
 from django.utils.html import escape
@@ -48,6 +49,22 @@ def event_oob(event: dict, roles: dict[str, dict]) -> str:
         parts.append(f'<div hx-swap-oob="afterbegin:#timeline">{render_to_string("live/timeline_item.html", {"e": event, "p": event["payload"]})}</div>')
     parts.append(f'<div id="last-seq" hx-swap-oob="true" data-seq="{event["seq"]}"></div>')
     return "".join(parts)
+
+
+_rendered: "OrderedDict[tuple[int, int], str]" = OrderedDict()
+RENDER_CACHE_SIZE = 2000
+
+
+def event_oob_cached(session_id: int, event: dict, roles: dict[str, dict]) -> str:
+    """Render an event once per process, not once per observer: every
+    observer of a session gets the same fragment for the same seq."""
+    key = (session_id, event["seq"])
+    html = _rendered.get(key)
+    if html is None:
+        html = _rendered[key] = event_oob(event, roles)
+        if len(_rendered) > RENDER_CACHE_SIZE:
+            _rendered.popitem(last=False)
+    return html
 
 
 def plan_board(plan: dict, changes: list[dict] | None = None, oob: bool = False) -> str:

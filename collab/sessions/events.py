@@ -24,21 +24,27 @@ def append(
     audience: list[str] | None = None,
     turn_index: int | None = None,
 ) -> Event:
+    entry = {"kind": kind, "actor": actor, "payload": payload, "audience": audience, "turn_index": turn_index}
+    return append_many(session, [entry])[0]
+
+
+def append_many(session: Session, entries: list[dict]) -> list[Event]:
+    """Append several events (dicts of append's keyword arguments) in one
+    insert and one counter update, under the same rules as append."""
+    if not entries:
+        return []
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("events.append must run inside transaction.atomic() with the session locked")
-    session.last_seq += 1
-    event = Event.objects.create(
-        session=session,
-        seq=session.last_seq,
-        kind=kind,
-        actor=actor,
-        audience=audience,
-        payload=payload or {},
-        turn_index=turn_index,
-    )
+    first = session.last_seq + 1
+    events = Event.objects.bulk_create(
+        Event(session=session, seq=first + i, kind=e["kind"], actor=e["actor"], audience=e.get("audience"),
+              payload=e.get("payload") or {}, turn_index=e.get("turn_index"))
+        for i, e in enumerate(entries))
+    session.last_seq = first + len(entries) - 1
     Session.objects.filter(pk=session.pk).update(last_seq=session.last_seq)
-    transaction.on_commit(lambda: _publish(event))
-    return event
+    for event in events:
+        transaction.on_commit(lambda event=event: _publish(event))
+    return events
 
 
 def serialize(event: Event) -> dict:
