@@ -65,8 +65,9 @@ class HaltWatcher:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._listen, name="collab-halt", daemon=True)
                 self._thread.start()
-        if halted(session_id):  # a halt that came before we listened
-            event.set()
+        # A halt published in the few milliseconds between the claim and this
+        # call is caught by the heartbeat's key check, and the commit sees the
+        # session's status whatever happens.
 
     def unwatch(self, session_id: int, event: threading.Event) -> None:
         with self._lock:

@@ -111,23 +111,27 @@ class DeltaStream:
         if not self.buffer:
             return
         text, self.buffer = "".join(self.buffer), []
+        offset, self.offset = self.offset, self.offset + len(text)
+        if not await bus.watched(self.session_id):
+            return  # nobody to show it to; a page that opens later gets the finished message
+        await control.save_turn_text(self.session_id, self.turn_index, self.actor, text, first=not self.sent_any)
         self.sent_any = True
-        await control.save_turn_text(self.session_id, self.turn_index, self.actor, text, first=self.offset == 0)
         await bus.send(self.session_id, {"type": "turn.delta", "turn": self.turn_index, "actor": self.actor,
-                                         "text": text, "offset": self.offset})
-        self.offset += len(text)
+                                         "text": text, "offset": offset})
 
     async def reset(self) -> None:
         self.buffer = []
         self.offset = 0
         if self.sent_any:
+            self.sent_any = False
             await bus.send(self.session_id, {"type": "turn.reset", "turn": self.turn_index, "actor": self.actor})
 
 
 async def run_calls(session_id: int, turn_index: int, calls: list[AgentCall], halt: threading.Event) -> dict:
     start = {"turn": turn_index, "actors": [c.actor for c in calls], "live": calls[0].schema is None if calls else True}
-    await control.set_turn_in_flight(session_id, start)
-    await bus.send(session_id, {"type": "turn.start", **start})
+    if await bus.watched(session_id):
+        await control.set_turn_in_flight(session_id, start)
+        await bus.send(session_id, {"type": "turn.start", **start})
     outcomes = await asyncio.gather(*(run_one(session_id, turn_index, call, halt) for call in calls))
     return {o.actor: o for o in outcomes}
 

@@ -261,7 +261,7 @@ def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
             add("notice", "system", {"text": f"{actor}'s seat timed out; the agent answered.", "seat_timeout": actor})
         for spec in PROTOCOLS.get(session.protocol).after_turn(ctx, turn, outputs):
             add(spec.kind, spec.actor, spec.payload, spec.audience)
-        log.append_many(session, entries)
+        log.append_many(session, entries, save_seq=False)
         state = dict(session.state or {})
         state["protocol"], state["plan"] = ctx.pstate, ctx.plan
         state.pop("awaiting", None)
@@ -271,7 +271,7 @@ def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
         session.cost_used += sum((o.cost for o in outcomes.values()), Decimal(0))
         session.lease_token, session.lease_expires_at, session.turn_attempts = "", None, 0
         session.save(update_fields=["state", "next_turn", "tokens_used", "cost_used", "lease_token",
-                                    "lease_expires_at", "turn_attempts", "updated_at"])
+                                    "lease_expires_at", "turn_attempts", "last_seq", "updated_at"])
         status.publish_stats_on_commit(session)
         if halted:
             return

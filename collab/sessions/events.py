@@ -28,9 +28,10 @@ def append(
     return append_many(session, [entry])[0]
 
 
-def append_many(session: Session, entries: list[dict]) -> list[Event]:
+def append_many(session: Session, entries: list[dict], *, save_seq: bool = True) -> list[Event]:
     """Append several events (dicts of append's keyword arguments) in one
-    insert and one counter update, under the same rules as append."""
+    insert and one counter update, under the same rules as append. With
+    save_seq=False the caller saves session.last_seq in its own update."""
     if not entries:
         return []
     if not transaction.get_connection().in_atomic_block:
@@ -41,7 +42,8 @@ def append_many(session: Session, entries: list[dict]) -> list[Event]:
               payload=e.get("payload") or {}, turn_index=e.get("turn_index"))
         for i, e in enumerate(entries))
     session.last_seq = first + len(entries) - 1
-    Session.objects.filter(pk=session.pk).update(last_seq=session.last_seq)
+    if save_seq:
+        Session.objects.filter(pk=session.pk).update(last_seq=session.last_seq)
     for event in events:
         transaction.on_commit(lambda event=event: _publish(event))
     return events
