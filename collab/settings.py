@@ -107,10 +107,15 @@ CELERY_BROKER_URL = redis_urls.celery_broker(REDIS_URL, _redis_db)
 CHANNEL_REDIS_URL = redis_urls.with_db(REDIS_URL, _redis_db + 1)
 CONTROL_REDIS_URL = redis_urls.with_db(REDIS_URL, _redis_db + 2)
 
+# The pub/sub layer: a group_send is one PUBLISH that each daphne process
+# receives once and fans out to its observers in memory, instead of one
+# Redis list push per observer. It keeps nothing for absent listeners, which
+# the design allows: clients catch up from the database by seq. Pub/sub
+# channels ignore Redis DB numbers, so the prefix carries it.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [CHANNEL_REDIS_URL], "capacity": 1000, "expiry": 30, "prefix": "collab"},
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [CHANNEL_REDIS_URL], "prefix": f"collab{_redis_db + 1}"},
     }
 }
 
