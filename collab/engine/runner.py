@@ -42,7 +42,7 @@ from collab.sessions.models import Event, LLMCall, Seat, Session
 
 logger = logging.getLogger(__name__)
 RUNNING = Session.Status.RUNNING
-HISTORY_WINDOW = 200
+HISTORY_WINDOW = 100  # events read per turn; prompts keep the last HISTORY_LIMIT a role can see
 # Purposes whose reply is shown as a message in the transcript.
 MESSAGE_PURPOSES = {"message", "review", "plan_draft", "progress", "talk", "reflect"}
 
