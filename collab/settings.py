@@ -176,6 +176,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},  # the openai client's HTTP stack: a line per request otherwise
+        "httpcore": {"level": "WARNING"},
         # An unreachable database is reported once, by collab_check or /healthz, not per reconnect attempt.
         "psycopg.pool": {"level": "ERROR"},
         "openai": {"level": "WARNING"},
