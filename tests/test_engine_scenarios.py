@@ -74,6 +74,13 @@ def test_instructor_scores_a_design_proposal(owner, outsider):
         services.session_start(session=session, user=owner)
         session = run_inline(session.pk)
     assert session.status == "finished" and session.scenario == "design_review"
+    assert session.end_reason == "Faculty Judge scored the proposal"
+    judged = session.events.filter(kind="scenario_state").order_by("-seq").first().payload
+    assert set(judged["metrics"]["rubric_scores"]) == {"Faculty Judge"}
+    assert judged["metrics"]["judge_rationale"].startswith("Scripted judge")
+    # The judge sits out the discussion: only the four panel roles talk.
+    talkers = set(session.events.filter(kind="message", payload__purpose="talk").values_list("actor", flat=True))
+    assert len(talkers) == 4 and not any("Faculty Judge" in t for t in talkers)
     rubric = [c["name"] for c in session.state["protocol"]["params"]["rubric"]]
     with pytest.raises(Refused, match="no score for"):
         services.session_score(session=session, user=owner, scores={rubric[0]: 1})
@@ -81,5 +88,32 @@ def test_instructor_scores_a_design_proposal(owner, outsider):
         services.session_score(session=session, user=outsider, scores={name: 1 for name in rubric})
     event = services.session_score(session=session, user=owner, scores={name: 2 for name in rubric})
     assert event.kind == "scenario_state" and event.actor == "user:owner"
-    assert event.payload["metrics"]
+    assert set(event.payload["metrics"]["rubric_scores"]) == {"Faculty Judge", "owner"}
+    assert_gapless(session)
+
+
+def test_a_model_judge_scores_the_proposal_over_http(owner, worker):
+    """The judge role on a real model server: its JSON verdict, validated
+    against the rubric's schema, becomes scores beside the instructor's."""
+    import json
+
+    proposal = {"proposal": "A solar still", "sections": {"Problem definition": "300 students need water."}}
+    bad_verdict = {"scores": {"Problem definition": 9}}  # out of range: re-asked
+    verdict = {"scores": {"Problem definition": 2, "Technical feasibility": 0, "Societal & ethical impact": 0,
+                          "Project plan": 1}, "rationale": "Only the problem is defined."}
+    replies = [json.dumps(proposal), json.dumps(bad_verdict), json.dumps(verdict)]
+    with run_in_thread(FakeServerConfig(replies=replies, reply="(nothing more)")) as server:
+        team, kwargs = preset_session(owner, "senior_design_panel")
+        team.roles.update(model_profile=fake_profile(server))
+        kwargs["protocol_params"] = {**kwargs["protocol_params"],
+                                     "params": {"judge_role": "Faculty Judge", "talk_rounds": 0}}
+        session = wait_for(start(owner, team, provider="openai", **kwargs), timeout=60)
+        judge_calls = [r for r in server.requests if "Score it" in json.dumps(r["messages"])]
+    assert session.status == "finished", session.end_reason
+    assert len(judge_calls) == 2, "the out-of-range verdict is re-asked once"
+    metrics = session.events.filter(kind="scenario_state").order_by("-seq").first().payload["metrics"]
+    assert metrics["rubric_scores"] == {"Faculty Judge": verdict["scores"]}
+    assert metrics["rubric_totals"]["Faculty Judge"] == 0.25  # (2 + 0 + 0 + 1) / (4 x 3)
+    assert metrics["judge_rationale"] == "Only the problem is defined."
+    assert any(e.payload.get("reask") for e in session.events.filter(kind="turn_error"))
     assert_gapless(session)

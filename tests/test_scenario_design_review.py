@@ -84,3 +84,66 @@ def test_scripted_proposal_covers_every_criterion():
     m = REVIEW.metrics(state)
     assert m["perspective_coverage"] == 1.0 and m["section_coverage"] == 1.0
     assert m["utterances"] == dict.fromkeys(ROLES, 2)
+
+
+PANEL_AND_JUDGE = ROLES + ["Judge"]
+
+
+def judged_state(sections):
+    state = REVIEW.initial_state({"talk_rounds": 1, "judge_role": "Judge"}, PANEL_AND_JUDGE, 0)
+    # The judge sits out the discussion: only the four panel roles talk, then the manager writes.
+    for name in ROLES:
+        assert REVIEW.next_step(state)["actors"] == [name]
+        state = REVIEW.record_talk(state, name, f"{name} speaks.")
+    state, _ = REVIEW.apply(state, {"Project Manager": {"proposal": "P", "sections": sections}}, random.Random(0))
+    assert REVIEW.next_step(state) == {"phase": "act", "actors": ["Judge"], "simultaneous": False, "round": 3}
+    return state
+
+
+def test_a_judge_role_scores_the_proposal():
+    state = judged_state({"Problem definition": "Clean water for 300 students."})
+    observation = REVIEW.observation(state, "Judge")
+    assert "Clean water for 300 students." in observation and "0 = Missing" in observation
+    with pytest.raises(ValueError, match="is judging the proposal"):
+        REVIEW.score(state, dict.fromkeys(CRITERIA, 1), "instructor")
+    _, reason = REVIEW.validate_action(state, "Judge", {"scores": {"Problem definition": 1}})
+    assert "Technical feasibility" in reason, "every criterion needs a level"
+    _, reason = REVIEW.validate_action(state, "Judge", {"scores": dict.fromkeys(CRITERIA, 4)})
+    assert reason and "3" in reason, "levels stop at the rubric's top"
+    verdict = {"scores": dict(zip(CRITERIA, [3, 1, 0, 2], strict=True)), "rationale": "Clear need, thin plan."}
+    state, report = REVIEW.apply(state, {"Judge": verdict}, random.Random(0))
+    assert REVIEW.next_step(state) is None and state["end_reason"] == "Judge scored the proposal"
+    assert report["scorer"] == "Judge"
+    m = REVIEW.metrics(state)
+    assert m["rubric_totals"] == {"Judge": 0.5}  # (3 + 1 + 0 + 2) / 12
+    assert m["judge"] == "Judge" and m["judge_rationale"] == "Clear need, thin plan."
+    assert m["perspective_coverage"] == 1.0 and "Judge" not in m["utterances"]
+    # The instructor still scores afterwards, side by side with the judge.
+    scored = REVIEW.score(state, dict.fromkeys(CRITERIA, 3), "instructor")
+    assert REVIEW.metrics(scored)["rubric_totals"] == {"Judge": 0.5, "instructor": 1.0}
+
+
+def test_no_valid_verdict_leaves_scoring_to_the_instructor():
+    state = judged_state({})
+    state, report = REVIEW.apply(state, {"Judge": {"scores": {"Style": 9}}}, random.Random(0))
+    assert report["defaulted"] == ["Judge"]
+    assert state["scores"] == {} and "awaits the instructor" in state["end_reason"]
+
+
+def test_the_scripted_judge_is_a_length_heuristic():
+    words = " ".join(["word"] * 60)
+    state = judged_state({"Problem definition": words, "Technical feasibility": "short", "Project plan": ""})
+    verdict = REVIEW.scripted_action(state, "Judge", "templated", random.Random(0))
+    # 60 words: 1 + 60 // 25 = 3; 1 word: 1; empty or missing: 0.
+    assert verdict["scores"] == {"Problem definition": 3, "Technical feasibility": 1,
+                                 "Societal & ethical impact": 0, "Project plan": 0}
+    assert verdict["rationale"].startswith("Scripted judge")
+
+
+def test_judge_parameters_are_checked():
+    with pytest.raises(ValueError, match="judge_role 'Nobody' is not one of the roles"):
+        REVIEW.initial_state({"judge_role": "Nobody"}, ROLES, 0)
+    with pytest.raises(ValueError, match="cannot both write the proposal and judge it"):
+        REVIEW.initial_state({"judge_role": "B", "manager_role": "B"}, ["A", "B"], 0)
+    with pytest.raises(ValueError, match="needs a panel"):
+        REVIEW.initial_state({"judge_role": "A"}, ["A"], 0)

@@ -157,8 +157,12 @@ register(Preset(
 scenario_preset(
     "senior_design_panel", "Senior design panel",
     "Harnessing Multi-Agent LLMs for Senior Design Projects: persona panel on a design brief, scored by rubric",
-    "Problem formulation, system complexity, societal and ethical, and project-manager personas write a proposal.",
-    "design_review", max_turns=60)
+    "Problem formulation, system complexity, societal and ethical, and project-manager personas write a proposal; "
+    "a faculty judge scores it against the rubric (the instructor can score it too).",
+    "design_review", params={"judge_role": "Faculty Judge"}, max_turns=60,
+    roles=scenario_roles("design_review") + [role(
+        "Faculty Judge", "You are the course's faculty reviewer. You score proposals strictly against the rubric, "
+        "citing the text.", "A fair, evidence-based score for every criterion.", "#64748b", "⚖", strength=5)])
 
 scenario_preset(
     "fishery_village", "Fishery village",

@@ -30,21 +30,35 @@ DEFAULT_BRIEF = (
 )
 
 
+def _panel(state: dict) -> list[str]:
+    # States saved before judges existed have no panel: everyone discussed.
+    return state.get("panel", state["roles"])
+
+
 @register
 class DesignReview(Scenario):
-    """Each role contributes its perspective in a discussion (talk, role order,
-    `talk_rounds` turns each); then the project manager submits the proposal
-    (act: {"proposal": str, "sections": {criterion: text}}). The game ends
-    there. Scoring happens afterwards with `score(state, scores, scorer)`,
-    called for an instructor or a judge, which returns a new state.
+    """Each panel role contributes its perspective in a discussion (talk,
+    role order, `talk_rounds` turns each); then the project manager submits
+    the proposal (act: {"proposal": str, "sections": {criterion: text}}).
+
+    Scoring: when `judge_role` names a role of the team, that role sits out
+    the discussion and, once the proposal is in, scores it (act: {"scores":
+    {criterion: level index}, "rationale": str}); the game ends after its
+    verdict. Without a judge the game ends at the proposal. Either way an
+    instructor can score afterwards with `score(state, scores, scorer)`,
+    which returns a new state; every scorer's levels are kept side by side.
 
     Metrics: rubric scores per scorer (level indexes) and their normalised
-    totals (0..1) when scored; perspective coverage (share of roles that
-    said something non-empty), section coverage (share of rubric criteria
-    whose section is non-empty).
+    totals (0..1) when scored; perspective coverage (share of panel roles
+    that said something non-empty), section coverage (share of rubric
+    criteria whose section is non-empty).
 
-    Default action: {"proposal": "", "sections": {}}: an empty proposal
-    (it scores zero coverage; nothing is written on the manager's behalf).
+    Default actions: the manager's is {"proposal": "", "sections": {}}, an
+    empty proposal (it scores zero coverage; nothing is written on the
+    manager's behalf); the judge's is {"scores": {}, "rationale": ""}, no
+    verdict (no score is recorded, the instructor can still score).
+    The scripted judge ("templated") is a heuristic, not a reading: an empty
+    section gets the lowest level, otherwise one level per 25 words, capped.
     """
 
     key = "design_review"
@@ -55,12 +69,15 @@ class DesignReview(Scenario):
         "rubric": DEFAULT_RUBRIC,
         "talk_rounds": 2,
         "manager_role": "",
+        "judge_role": "",
     }
     param_help = {
         "brief": "The design brief the team works on.",
         "rubric": "Criteria: a list of {name, description, levels: [lowest .. highest]}.",
         "talk_rounds": "How many times each perspective speaks before the proposal.",
         "manager_role": "The role that writes the proposal (empty: the first role).",
+        "judge_role": "A role that scores the proposal against the rubric instead of discussing "
+                      "(empty: scoring is left to the instructor).",
     }
     default_roles = [
         {"name": "Project Manager",
@@ -105,13 +122,24 @@ class DesignReview(Scenario):
     def initial_state(self, params: dict, role_names: list[str], seed: int) -> dict:
         p = self.params(params)
         names = self._roles(role_names)
-        manager = p["manager_role"] or names[0]
+        judge = p["judge_role"]
+        if judge and judge not in names:
+            raise ValueError(f"{self.key}: judge_role {judge!r} is not one of the roles: {', '.join(names)}")
+        panel = [n for n in names if n != judge]
+        if not panel:
+            raise ValueError(f"{self.key}: the judge needs a panel: add at least one other role")
+        manager = p["manager_role"] or panel[0]
         if manager not in names:
             raise ValueError(f"{self.key}: manager_role {manager!r} is not one of the roles: {', '.join(names)}")
+        if manager == judge:
+            raise ValueError(f"{self.key}: {manager!r} cannot both write the proposal and judge it")
         state = self._base_state(p, names, seed)
         state.update({
             "stage": "talk" if p["talk_rounds"] > 0 else "proposal",
             "manager": manager,
+            "judge": judge,
+            "panel": panel,
+            "verdict": None,
             "talk_count": 0,
             "transcript": [],
             "proposal": None,
@@ -123,28 +151,45 @@ class DesignReview(Scenario):
         return [c["name"] for c in state["params"]["rubric"]]
 
     def rules_text(self, state: dict) -> str:
-        rubric = "; ".join(f"{c['name']}: {c['description']}" for c in state["params"]["rubric"])
+        rubric = "; ".join(f"{c['name']}: {c['description']} Levels: {' < '.join(c['levels'])}."
+                           for c in state["params"]["rubric"])
+        judged = (f" {state['judge']} does not take part in the discussion: it scores the proposal against the "
+                  f"rubric." if state.get("judge", "") else "")
         return (
             f"Design brief: {state['params']['brief']}\n"
-            f"The team ({', '.join(state['roles'])}) discusses the brief, each from its own perspective, for "
+            f"The panel ({', '.join(state['panel'])}) discusses the brief, each from its own perspective, for "
             f"{state['params']['talk_rounds']} round(s). Then {state['manager']} writes the proposal with one "
-            f"section per rubric criterion. Rubric: {rubric}"
+            f"section per rubric criterion.{judged} Rubric: {rubric}"
         )
 
     def next_step(self, state: dict) -> dict | None:
         if state["stage"] == "talk":
-            roles = state["roles"]
-            return {"phase": "talk", "actors": [roles[state["talk_count"] % len(roles)]],
-                    "round": state["talk_count"] // len(roles) + 1}
+            panel = _panel(state)
+            return {"phase": "talk", "actors": [panel[state["talk_count"] % len(panel)]],
+                    "round": state["talk_count"] // len(panel) + 1}
         if state["stage"] == "proposal":
             return {"phase": "act", "actors": [state["manager"]], "simultaneous": False,
                     "round": state["params"]["talk_rounds"] + 1}
+        if state["stage"] == "judge":
+            return {"phase": "act", "actors": [state.get("judge", "")], "simultaneous": False,
+                    "round": state["params"]["talk_rounds"] + 2}
         return None
+
+    def _proposal_text(self, state: dict) -> str:
+        proposal = state["proposal"]
+        parts = [f"Summary: {proposal['proposal'] or '(empty)'}"]
+        parts += [f"{name}: {text or '(empty)'}" for name, text in proposal["sections"].items()]
+        return "\n".join(parts)
 
     def observation(self, state: dict, role_name: str) -> str:
         lines = [f"You are {role_name}.", f"Design brief: {state['params']['brief']}",
                  f"Discussion so far:\n{talk_transcript(state, None, limit=40)}"]
-        if state["stage"] == "talk":
+        if state["stage"] == "judge" and role_name == state.get("judge", ""):
+            levels = "; ".join(f"{c['name']}: " + ", ".join(f"{i} = {label}" for i, label in enumerate(c["levels"]))
+                               for c in state["params"]["rubric"])
+            lines.append(f"The proposal:\n{self._proposal_text(state)}")
+            lines.append(f"Score it: give every criterion a level index ({levels}) and a short rationale.")
+        elif state["stage"] == "talk":
             lines.append("Contribute your perspective: what must the proposal get right from your point of view?")
         elif state["stage"] == "proposal" and role_name == state["manager"]:
             lines.append("Write the proposal: a summary and one section for each criterion: "
@@ -152,6 +197,23 @@ class DesignReview(Scenario):
         return "\n".join(lines)
 
     def action_schema(self, state: dict, role_name: str) -> dict:
+        if state["stage"] == "judge":
+            rubric = state["params"]["rubric"]
+            return {
+                "type": "object",
+                "properties": {
+                    "scores": {
+                        "type": "object",
+                        "properties": {c["name"]: {"type": "integer", "minimum": 0, "maximum": len(c["levels"]) - 1}
+                                       for c in rubric},
+                        "required": [c["name"] for c in rubric],
+                        "additionalProperties": False,
+                        "description": "A level index per rubric criterion, 0 = lowest.",
+                    },
+                    "rationale": {"type": "string", "maxLength": 4000, "description": "Why these levels."},
+                },
+                "required": ["scores"],
+            }
         return {
             "type": "object",
             "properties": {
@@ -167,9 +229,13 @@ class DesignReview(Scenario):
         }
 
     def default_action(self, state: dict, role_name: str) -> dict:
+        if state["stage"] == "judge":
+            return {"scores": {}, "rationale": ""}
         return {"proposal": "", "sections": {}}
 
     def scripted_action(self, state: dict, role_name: str, strategy: str, rng: random.Random) -> dict:
+        if state["stage"] == "judge":
+            return self._heuristic_verdict(state)
         brief = state["params"]["brief"]
         voices = [e["role"] for e in state["transcript"] if e["text"]]
         heard = ", ".join(dict.fromkeys(voices)) or "the team"
@@ -179,15 +245,26 @@ class DesignReview(Scenario):
         }
         return {"proposal": f"Proposal for: {brief}", "sections": sections}
 
+    def _heuristic_verdict(self, state: dict) -> dict:
+        scores, notes = {}, []
+        for c in state["params"]["rubric"]:
+            words = len(state["proposal"]["sections"].get(c["name"], "").split())
+            top = len(c["levels"]) - 1
+            scores[c["name"]] = 0 if words == 0 else min(top, 1 + words // 25)
+            notes.append(f"{c['name']}: {words} words")
+        return {"scores": scores,
+                "rationale": "Scripted judge: levels from how much each section says, not from reading it ("
+                             + "; ".join(notes) + ")."}
+
     def scripted_talk(self, state: dict, role_name: str, strategy: str, rng: random.Random) -> str:
         persona = next((r["persona"] for r in self.default_roles if r["name"] == role_name), "my perspective")
         criteria = state["params"]["rubric"]
-        criterion = criteria[(state["roles"].index(role_name) + state["talk_count"]) % len(criteria)]
+        criterion = criteria[(_panel(state).index(role_name) + state["talk_count"]) % len(criteria)]
         return (f"From my side ({persona.rstrip('.').lower()}): on {criterion['name'].lower()}, "
                 f"{criterion['description'][0].lower()}{criterion['description'][1:]}")
 
     def on_talk(self, state: dict, role_name: str, text: str) -> dict:
-        n = len(state["roles"])
+        n = len(_panel(state))
         state["transcript"].append({"round": state["talk_count"] // n + 1, "role": role_name, "text": text})
         state["talk_count"] += 1
         everyone_passed = passes_in_a_row(state, None) >= n
@@ -196,16 +273,31 @@ class DesignReview(Scenario):
         return state
 
     def resolve(self, state: dict, actions: dict[str, dict], rng: random.Random) -> tuple[dict, dict]:
+        if state["stage"] == "judge":
+            judge = state.get("judge", "")
+            verdict = actions[judge]
+            state["verdict"] = {"scores": dict(verdict["scores"]), "rationale": verdict.get("rationale", "")}
+            if verdict["scores"]:
+                state["scores"][judge] = dict(verdict["scores"])
+                self._finish(state, f"{judge} scored the proposal")
+            else:
+                self._finish(state, f"{judge} gave no valid verdict; the proposal awaits the instructor's scores")
+            return state, {"verdict": state["verdict"], "scorer": judge}
         action = actions[state["manager"]]
         state["proposal"] = {"proposal": action["proposal"],
                              "sections": {name: action["sections"].get(name, "") for name in self._criteria(state)}}
-        self._finish(state, "the proposal was submitted")
+        if state.get("judge", ""):
+            state["stage"] = "judge"
+        else:
+            self._finish(state, "the proposal was submitted")
         return state, {"proposal": state["proposal"], "section_coverage": self._section_coverage(state)}
 
     def score(self, state: dict, scores: dict[str, int], scorer: str) -> dict:
         """Record a scorer's rubric levels (criterion -> level index, 0 = lowest); returns a new state."""
         if state.get("proposal") is None:
             raise ValueError(f"{self.key}: nothing to score yet: no proposal has been submitted")
+        if state.get("stage") == "judge":
+            raise ValueError(f"{self.key}: {state['judge']} is judging the proposal; score once the verdict is in")
         if not isinstance(scorer, str) or not scorer.strip():
             raise ValueError(f"{self.key}: the scorer needs a name")
         if not isinstance(scores, dict):
@@ -235,22 +327,25 @@ class DesignReview(Scenario):
 
     def metrics(self, state: dict) -> dict:
         rubric = state["params"]["rubric"]
-        utterances = {n: 0 for n in state["roles"]}
+        panel = _panel(state)
+        utterances = {n: 0 for n in panel}
         for entry in state["transcript"]:
             if entry["text"]:
                 utterances[entry["role"]] += 1
-        contributors = [n for n in state["roles"] if utterances[n]]
+        contributors = [n for n in panel if utterances[n]]
         top = sum(len(c["levels"]) - 1 for c in rubric)
         totals = {scorer: sum(s.values()) / top for scorer, s in state["scores"].items()}
         return {
             "submitted": state["proposal"] is not None,
             "utterances": utterances,
             "contributors": contributors,
-            "perspective_coverage": len(contributors) / len(state["roles"]),
+            "perspective_coverage": len(contributors) / len(panel),
             "section_coverage": self._section_coverage(state),
             "rubric_scores": {scorer: dict(s) for scorer, s in state["scores"].items()},
             "rubric_totals": totals,
             "mean_rubric_total": mean(list(totals.values())) if totals else None,
+            "judge": state.get("judge", "") or None,
+            "judge_rationale": (state.get("verdict") or {}).get("rationale") or None,
         }
 
     def chart(self, state: dict) -> dict:
