@@ -2,9 +2,7 @@
 
 Same as `celery -A collab worker ARGS...`, after wrapping the runner's phases
 (claim, prepare, call_agents, commit) with timers that append one JSON line
-per run_turn call to $BENCH_TIMINGS. Instrumentation only: no engine change,
-except with BENCH_RELEASE_CONNECTION=1 (the experiment of bench/concurrency.py),
-which closes the thread's DB connection before the model calls.
+per run_turn call to $BENCH_TIMINGS. Instrumentation only: no engine change.
 """
 
 import json
@@ -32,21 +30,6 @@ def _record(entry: dict) -> None:
     with _lock:
         _sink.write(line + "\n")
 
-
-if os.environ.get("BENCH_RELEASE_CONNECTION"):
-    # Experiment, not an engine change: give the DB connection back to the pool
-    # before the model calls instead of holding it for their whole duration.
-    from django.db import connection
-
-    from collab.engine import runner
-
-    _call_agents = runner.call_agents
-
-    def _released_call_agents(prepared):
-        connection.close()
-        return _call_agents(prepared)
-
-    runner.call_agents = _released_call_agents
 
 common.instrument_runner(_record)
 
@@ -81,6 +64,21 @@ if os.environ.get("BENCH_PROFILE_AIO"):
     def _dump(**kwargs) -> None:
         aio.run(_disable(), timeout=10)
         _profile.dump_stats(os.environ["BENCH_PROFILE_AIO"])
+
+if os.environ.get("BENCH_YAPPI"):
+    # Diagnostic: CPU profile of every thread (pip install yappi), saved as pstats to $BENCH_YAPPI.<pid>
+    # when the worker shuts down. Slows the worker several times over: read it for shares, not speed.
+    import yappi
+    from celery.signals import worker_shutdown
+
+    yappi.set_clock_type("cpu")
+    yappi.start(builtins=False, profile_threads=True)
+
+    @worker_shutdown.connect(weak=False)
+    def _save_yappi(**_):
+        yappi.stop()
+        yappi.get_func_stats().save(f"{os.environ['BENCH_YAPPI']}.{os.getpid()}", type="pstat")
+
 
 if __name__ == "__main__":
     from celery.bin.celery import main

@@ -17,11 +17,11 @@
 
     .venv/bin/python bench/concurrency.py [--sessions 100] [--pool 40] [--no-experiment] [--profile]
 
-Two diagnostic runs follow the engine's (skip them with --no-experiment):
-experiment A, whose worker returns its DB connection to the pool before the
-model calls (a patch applied by bench/_worker.py, not an engine change), and
-experiment B, A on 2 worker processes. --profile adds a run with cProfile on
-the worker's shared event loop thread.
+A diagnostic run follows the engine's (skip it with --no-experiment): the
+same load on 2 worker processes of 55 threads each, for scale; it is not the
+one-process figure. --profile adds a run with cProfile on the worker's shared
+event loop thread; BENCH_YAPPI=path profiles every thread of the workers (see
+bench/_worker.py).
 """
 
 import argparse
@@ -92,15 +92,13 @@ def thread_cpu(pid: int) -> dict[int, float]:
     return {t.id: t.user_time + t.system_time for t in psutil.Process(pid).threads()}
 
 
-def engine_run(label: str, base_url: str, owner, n_sessions: int, pool: int, experiment: bool = False,
+def engine_run(label: str, base_url: str, owner, n_sessions: int, pool: int,
                profile: Path | None = None, workers: int = 1) -> dict:
     from collab.sessions import services
     from collab.sessions.models import Event, LLMCall, Session
 
     stamp = time.time_ns()
     env = {"COLLAB_DB_POOL_SIZE": str(pool)}
-    if experiment:
-        env["BENCH_RELEASE_CONNECTION"] = "1"
     if profile is not None:
         env["BENCH_PROFILE_AIO"] = str(profile)
     threads = -(-(n_sessions + 10) // workers)
@@ -287,7 +285,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--pool", type=int, default=40, help="COLLAB_DB_POOL_SIZE of the worker")
     parser.add_argument("--no-experiment", action="store_true",
-                        help="skip the run with the DB connection released before the model calls (bench patch)")
+                        help="skip the diagnostic run on 2 worker processes")
     parser.add_argument("--profile", action="store_true",
                         help="add a run with cProfile on the worker's shared event loop thread (slower; diagnostic)")
     parser.add_argument("--repeats", type=int, default=5, help="simultaneous rounds per mode in (b)")
@@ -304,10 +302,8 @@ def main() -> None:
         bare = bare_rounds(base_url, args.sessions, TURNS_PER_SESSION)
         runs = [engine_run("engine", base_url, owner, args.sessions, args.pool)]
         if not args.no_experiment:
-            runs.append(engine_run("experiment A: connection released before calls", base_url, owner,
-                                   args.sessions, args.pool, experiment=True))
-            runs.append(engine_run("experiment B: A + 2 worker processes", base_url, owner,
-                                   args.sessions, args.pool // 2, experiment=True, workers=2))
+            runs.append(engine_run("diagnostic: 2 worker processes", base_url, owner,
+                                   args.sessions, args.pool // 2, workers=2))
         profiled = None
         if args.profile:
             profile_path = common.OUT / f"aio-profile-{time.time_ns()}.pstats"

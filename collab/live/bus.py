@@ -1,12 +1,13 @@
 """Every group_send of collab goes through here. Messages may be dropped by
 the channel layer under load; clients heal gaps from the database by seq."""
 
+import asyncio
 import logging
 import time
 
 from channels.layers import get_channel_layer
 
-from collab import aio, control
+from collab import aio
 from collab.live import presence
 
 log = logging.getLogger(__name__)
@@ -27,24 +28,38 @@ async def send(session_id: int, message: dict) -> None:
 
 
 WATCH_TTL_SECONDS = 1.0
-_watched: dict[int, tuple[float, bool]] = {}
+_snapshot: tuple[float, set[int] | None] = (0.0, None)  # (expires, watched ids; None: unknown, assume watched)
+_loading: asyncio.Task | None = None
 
 
 async def watched(session_id: int) -> bool:
-    """Whether anyone has the session open, checked at most once a second per
-    process. Token deltas, typing bubbles and stats are sent only then; log
-    events always go out (a page that opens later catches up from the
-    database either way)."""
-    now = time.monotonic()
-    cached = _watched.get(session_id)
-    if cached and cached[0] > now:
-        return cached[1]
+    """Whether anyone has the session open. The process reads the set of
+    watched sessions at most once a second (one Redis call, shared by every
+    turn in flight here), so the check costs a set lookup. Token deltas,
+    typing bubbles and stats are sent only then; log events always go out (a
+    page that opens later catches up from the database either way)."""
+    expires, ids = _snapshot
+    if time.monotonic() >= expires:
+        ids = await _reload()
+    return ids is None or session_id in ids
+
+
+async def _reload() -> set[int] | None:
+    global _loading
+    loop = asyncio.get_running_loop()
+    if _loading is None or _loading.done() or _loading.get_loop() is not loop:
+        _loading = loop.create_task(_load())
+    return await asyncio.shield(_loading)
+
+
+async def _load() -> set[int] | None:
+    global _snapshot
     try:
-        value = bool(await control.aclient().exists(presence.key(session_id)))
+        ids = await presence.watched_ids()
     except Exception:
-        value = True
-    _watched[session_id] = (now + WATCH_TTL_SECONDS, value)
-    return value
+        ids = None  # no Redis: send everything rather than hide a session from its watchers
+    _snapshot = (time.monotonic() + WATCH_TTL_SECONDS, ids)
+    return ids
 
 
 async def send_if_watched(session_id: int, message: dict) -> None:

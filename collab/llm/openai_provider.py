@@ -4,10 +4,21 @@ The client's own retries are off: this module retries 429s, 5xx, timeouts,
 connection errors and broken streams itself, so that every retry is counted,
 `should_stop()` is honoured while waiting, and a consumer that already got
 deltas of a failed attempt is told (`on_reset`) before the text starts over.
+
+The request goes through the client (`with_streaming_response`: its auth,
+request building, status errors and timeouts); the server-sent events are
+read as lines and each chunk parsed with json.loads. The client's typed
+stream would build a pydantic object per chunk, which was a fifth of a
+worker's CPU with 100 sessions in flight (bench/concurrency.py).
+
+Stopping is pushed, not polled per read: one timer per event loop checks
+every in-flight call's should_stop() each STOP_POLL and cancels the network
+wait of those that should stop; the wait turns that into _STOPPED.
 """
 
 import asyncio
 import email.utils
+import json
 import logging
 import os
 import random
@@ -17,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2
 import openai
 from django.conf import settings
 
@@ -87,7 +99,7 @@ _END = object()
 class _Attempt:
     parts: list[str] = field(default_factory=list)
     first_token_at: float | None = None
-    usage: Any = None
+    usage: dict | None = None
     model: str = ""
     interrupted: bool = False
     receiving: bool = False  # the response has started: a connection error now is a broken stream
@@ -144,8 +156,8 @@ class OpenAIProvider:
         usage = state.usage
         return ChatResult(
             text=text,
-            prompt_tokens=usage.prompt_tokens if usage else estimate_prompt_tokens(request.messages),
-            completion_tokens=usage.completion_tokens if usage else estimate_tokens(text),
+            prompt_tokens=usage["prompt_tokens"] if usage else estimate_prompt_tokens(request.messages),
+            completion_tokens=usage["completion_tokens"] if usage else estimate_tokens(text),
             usage_estimated=usage is None,
             latency_ms=(now - started) * 1000,
             first_token_ms=(state.first_token_at - started) * 1000 if state.first_token_at else None,
@@ -159,67 +171,156 @@ class OpenAIProvider:
                        on_delta: DeltaCallback, should_stop: StopCheck) -> None:
         url = str(client.base_url).rstrip("/")
         timeout = kwargs["timeout"]
-        stream = await _network(client.chat.completions.create(**kwargs), should_stop, state, url, timeout)
-        if stream is _STOPPED:
+        opened = client.chat.completions.with_streaming_response.create(**kwargs)
+        response = await _network(opened.__aenter__(), should_stop, state, url, timeout)
+        if response is _STOPPED:
             state.interrupted = True
             return
         state.receiving = True
-        chunks = stream.__aiter__()
+        lines = response.http_response.aiter_lines()
+        data: list[str] = []
         try:
             while True:
                 if should_stop():
                     state.interrupted = True
                     return
-                chunk = await _network(_next(chunks), should_stop, state, url, timeout)
-                if chunk is _END:
-                    return
-                if chunk is _STOPPED:
+                line = await _network(_next(lines), should_stop, state, url, timeout)
+                if line is _STOPPED:
                     state.interrupted = True
                     return
-                if chunk.model:
-                    state.model = chunk.model
-                if chunk.usage is not None:
-                    state.usage = chunk.usage
-                text = chunk.choices[0].delta.content if chunk.choices else None
-                if text:
-                    if state.first_token_at is None:
-                        state.first_token_at = time.monotonic()
-                    state.parts.append(text)
-                    await on_delta(text)
+                if line is _END or not line:  # a blank line ends an event; the end of the body ends the last
+                    if data:
+                        payload, data = "\n".join(data), []
+                        if payload.startswith("[DONE]"):
+                            return
+                        text = _read_chunk(payload, state, url, timeout)
+                        if text:
+                            if state.first_token_at is None:
+                                state.first_token_at = time.monotonic()
+                            state.parts.append(text)
+                            await on_delta(text)
+                    if line is _END:
+                        return
+                elif line.startswith("data:"):
+                    data.append(line[6:] if line.startswith("data: ") else line[5:])
+                # other fields (event:, id:, retry:) and comments (":") carry nothing for chat completions
         finally:
-            await stream.close()
+            await lines.aclose()
+            await opened.__aexit__(None, None, None)
 
 
-async def _next(chunks):
+def _read_chunk(payload: str, state: _Attempt, url: str, timeout: float) -> str | None:
+    """One chat.completion.chunk: note its model and usage, return its text."""
     try:
-        return await chunks.__anext__()
+        chunk = json.loads(payload)
+        if not isinstance(chunk, dict):
+            raise ValueError("a chunk must be a JSON object")
+        error = chunk.get("error")
+        if error:
+            message = error.get("message") if isinstance(error, dict) else None
+            raise _Failure("model server reported an error mid-stream: "
+                           + (message if isinstance(message, str) and message else "an error occurred")[:200])
+        if chunk.get("model"):
+            state.model = str(chunk["model"])
+        usage = chunk.get("usage")
+        if usage:
+            state.usage = {"prompt_tokens": int(usage.get("prompt_tokens") or 0),
+                           "completion_tokens": int(usage.get("completion_tokens") or 0)}
+        choices = chunk.get("choices")
+        if not choices:
+            return None
+        text = (choices[0].get("delta") or {}).get("content")
+        if text is not None and not isinstance(text, str):
+            raise ValueError("delta content must be text")
+        return text
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise _classify(exc, url, timeout, True) from exc
+
+
+async def _next(lines):
+    try:
+        return await lines.__anext__()
     except StopAsyncIteration:
         return _END
 
 
+class _StopPump:
+    """One timer per event loop for every network wait in flight on it: each
+    STOP_POLL it cancels the waits whose should_stop() turned true."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.waits: dict[asyncio.Task, StopCheck] = {}
+        self.stopped: set[asyncio.Task] = set()
+        self.timer: asyncio.TimerHandle | None = None
+
+    def add(self, task: asyncio.Task, should_stop: StopCheck) -> None:
+        self.waits[task] = should_stop
+        if self.timer is None:
+            self.timer = self.loop.call_later(STOP_POLL, self._tick)
+
+    def remove(self, task: asyncio.Task) -> bool:
+        """Forget the task; True if the pump cancelled it."""
+        self.waits.pop(task, None)
+        if task in self.stopped:
+            self.stopped.discard(task)
+            return True
+        return False
+
+    def _tick(self) -> None:
+        self.timer = None
+        for task, should_stop in list(self.waits.items()):
+            try:
+                stop = should_stop()
+            except Exception:
+                stop = False
+            if stop and task not in self.stopped:
+                self.stopped.add(task)
+                task.cancel()
+        if self.waits:
+            self.timer = self.loop.call_later(STOP_POLL, self._tick)
+
+
+_pumps: dict[asyncio.AbstractEventLoop, _StopPump] = {}
+
+
+def _pump() -> _StopPump:
+    loop = asyncio.get_running_loop()
+    pump = _pumps.get(loop)
+    if pump is None:
+        for old in [lp for lp in _pumps if lp.is_closed()]:
+            del _pumps[old]
+        pump = _pumps[loop] = _StopPump(loop)
+    return pump
+
+
 async def _network(awaitable, should_stop: StopCheck, state: _Attempt, url: str, call_timeout: float):
     """Await a network step; _STOPPED soon after should_stop() turns true, _Failure on errors."""
-    task = asyncio.ensure_future(awaitable)
+    if should_stop():
+        awaitable.close()
+        return _STOPPED
+    task = asyncio.current_task()
+    pump = _pump()
+    pump.add(task, should_stop)
     try:
-        while not should_stop():
-            done, _ = await asyncio.wait({task}, timeout=STOP_POLL)
-            if done:
-                return task.result()
-    except (openai.OpenAIError, ValueError) as exc:  # ValueError: a chunk that is not JSON
+        return await awaitable
+    except asyncio.CancelledError:
+        if pump.remove(task):
+            task.uncancel()  # our own cancel, for a stop: the caller sees _STOPPED
+            return _STOPPED
+        raise
+    except (openai.OpenAIError, httpx2.HTTPError, ValueError) as exc:  # ValueError: a chunk that is not JSON
         raise _classify(exc, url, call_timeout, state.receiving) from exc
     finally:
-        if not task.done():
-            task.cancel()
-    await asyncio.wait({task})  # let the cancelled read close its response
-    if not task.cancelled():
-        task.exception()  # retrieved, so asyncio does not warn about it
-    return _STOPPED
+        pump.remove(task)
 
 
 def _classify(exc: Exception, url: str, timeout: float, receiving: bool) -> _Failure:
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, _Failure):
+        return exc
+    if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
         return _Failure(f"timed out after {round(float(timeout), 2)} s")
-    if isinstance(exc, openai.APIConnectionError):
+    if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):  # httpx2's: raised while reading lines
         reason = _connection_reason(exc)
         if receiving:
             return _Failure(f"the stream from {url} broke off: {reason}")
