@@ -11,10 +11,8 @@ under bench/.out/, which bench/.gitignore keeps out of git.
 
 import json
 import os
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -34,6 +32,7 @@ SQLITE_PATH = OUT / "bench.sqlite3"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests import procs  # noqa: E402 - the tests' process wrapper, shared
 
 # --- environment, database, Redis ------------------------------------------------
 
@@ -163,35 +162,14 @@ def child_env(**extra: str) -> dict:
     return env
 
 
-class Proc:
+class Proc(procs.Proc):
+    """A process of the bench's (the tests' Proc), logging under bench/.out/logs."""
+
     def __init__(self, name: str, args: list[str], env: dict):
-        LOGS.mkdir(parents=True, exist_ok=True)
-        self.name = name
-        self.log_path = LOGS / f"{name}-{int(time.time() * 1000)}.log"
-        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(args, env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
+        super().__init__(name, args, env, LOGS)
 
     def stop(self, timeout: float = 20) -> None:
-        if self.alive():
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(10)
-        self.log.close()
-
-    def output(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")
+        super().stop(timeout)
 
 
 def _wait_http(proc: Proc, url: str, what: str, timeout: float = 30) -> None:

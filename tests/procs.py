@@ -57,11 +57,11 @@ class Proc:
             os.killpg(self.popen.pid, sig)
             self.popen.wait(15)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 15) -> None:
         if self.alive():
             os.killpg(self.popen.pid, signal.SIGTERM)
             try:
-                self.popen.wait(15)
+                self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
         self.log.close()

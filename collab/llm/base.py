@@ -6,6 +6,8 @@ pause cuts a stream promptly. The final ChatResult carries the whole text,
 usage (from the server, else estimated), latency and attempts.
 """
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -68,3 +70,16 @@ def estimate_tokens(text: str) -> int:
 
 def estimate_prompt_tokens(messages: list[dict]) -> int:
     return sum(estimate_tokens(str(m.get("content") or "")) + 4 for m in messages)
+
+
+STOP_POLL = 0.05  # longest sleep between should_stop() checks
+
+
+async def sleep_until(deadline: float, should_stop: StopCheck) -> bool:
+    """Sleep until `deadline` (time.monotonic()); True as soon as should_stop() turns true."""
+    while not should_stop():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        await asyncio.sleep(min(left, STOP_POLL))
+    return True

@@ -33,6 +33,7 @@ import openai
 from django.conf import settings
 
 from collab.llm.base import (
+    STOP_POLL,
     ChatRequest,
     ChatResult,
     DeltaCallback,
@@ -40,6 +41,7 @@ from collab.llm.base import (
     StopCheck,
     estimate_prompt_tokens,
     estimate_tokens,
+    sleep_until,
 )
 
 log = logging.getLogger(__name__)
@@ -49,7 +51,6 @@ ResetCallback = Callable[[], Awaitable[None]]
 PLACEHOLDER_KEY = "not-needed"  # local servers ignore the key, but the client insists on one
 MAX_RETRY_AFTER = 30.0  # seconds; a longer Retry-After is capped
 MAX_BACKOFF = 30.0
-STOP_POLL = 0.05  # how often should_stop() is polled while waiting on the network
 _STATUS_LABELS = {400: "bad request", 401: "authentication failed", 403: "forbidden", 404: "not found",
                   408: "request timeout", 409: "conflict", 422: "unprocessable request", 429: "rate limited",
                   500: "internal server error", 502: "bad gateway", 503: "service unavailable",
@@ -145,7 +146,7 @@ class OpenAIProvider:
                 delay = _backoff(len(failures), failure.retry_after)
                 log.warning("model call to %s failed (attempt %d of %d): %s; retrying in %.2f s",
                             url, len(failures), max_retries + 1, failures[-1], delay)
-            if await _sleep_unless_stopped(delay, should_stop):
+            if await sleep_until(time.monotonic() + delay, should_stop):
                 state.interrupted = True  # keep the failed attempt's text: the consumer has it
                 break
             if state.parts and on_reset is not None:
@@ -379,17 +380,6 @@ def _backoff(failures: int, retry_after: float | None) -> float:
         return min(retry_after, MAX_RETRY_AFTER)
     delay = min(MAX_BACKOFF, float(settings.LLM_RETRY_BASE_DELAY) * 2 ** (failures - 1))
     return delay * random.uniform(0.75, 1.25)
-
-
-async def _sleep_unless_stopped(delay: float, should_stop: StopCheck) -> bool:
-    """Sleep `delay` seconds; True as soon as should_stop() turns true."""
-    deadline = time.monotonic() + delay
-    while not should_stop():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        await asyncio.sleep(min(left, STOP_POLL))
-    return True
 
 
 def _summary(failures: list[str]) -> str:

@@ -17,9 +17,8 @@ from collab.llm.base import (
     StopCheck,
     estimate_prompt_tokens,
     estimate_tokens,
+    sleep_until,
 )
-
-STOP_POLL = 0.05  # longest sleep between should_stop() checks
 
 
 def word_chunks(text: str) -> list[str]:
@@ -44,7 +43,7 @@ class ScriptedProvider:
         for i, chunk in enumerate(word_chunks(request.scripted_reply)):
             if tps > 0:
                 # Pace against the start time, so sleep overhead does not add up.
-                interrupted = await _sleep_until(started + (i + 1) / tps, should_stop)
+                interrupted = await sleep_until(started + (i + 1) / tps, should_stop)
             else:
                 await asyncio.sleep(0)
                 interrupted = should_stop()
@@ -67,13 +66,3 @@ class ScriptedProvider:
             model="scripted",
             params={"model": "scripted", "tokens_per_second": tps},
         )
-
-
-async def _sleep_until(deadline: float, should_stop: StopCheck) -> bool:
-    """Sleep until `deadline` (monotonic); True as soon as should_stop() turns true."""
-    while not should_stop():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        await asyncio.sleep(min(left, STOP_POLL))
-    return True
