@@ -274,9 +274,7 @@ def test_take_a_seat_and_speak_as_the_teammate(page, live_server_url, owner):
     role = ROLES[2]  # the tester speaks third: time enough to sit down
     page.locator("ul.seats li", has_text=role).get_by_role("button", name="Take seat").click()
     wait_for_event(page, lambda e: f"owner took {role}'s seat." in e["text"], "the seat intervention")
-    page.reload()
-    wait_connected(page)
-    composer = page.locator("#composer")
+    composer = page.locator("#composer")  # swapped in over the socket, no reload
     expect(composer).to_be_visible()
     expect(composer).to_contain_text(f"You play {role}")
     expect(page.locator("ul.seats li", has_text=role)).to_contain_text("played by owner")

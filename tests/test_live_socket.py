@@ -178,3 +178,31 @@ async def test_joining_mid_reply_shows_the_text_so_far_once(session, owner):
     frames = await receive_all(comm)
     assert len(frames) == 1 and "team!" in frames[0] and "there," not in frames[0]
     await comm.disconnect()
+
+
+async def test_seat_changes_reach_every_page_and_the_composer_only_its_holder(session, owner, participant):
+    """A seat taken over the socket: the taker's page gets the composer, the other
+    member's page only the new seat list; handing it back removes the composer."""
+    await database_sync_to_async(services.membership_add)(session=session, by=owner, user=participant,
+                                                          capacity=Membership.Capacity.PARTICIPANT)
+    pages = {}
+    for user in (owner, participant):
+        pages[user.username] = comm = await connect(session.pk, user)
+        assert (await comm.connect())[0]
+        await comm.send_to(text_data=json.dumps({"type": "hello", "last_seq": 0}))
+        await receive_all(comm, 0.3)
+
+    await pages["participant"].send_to(text_data=json.dumps({"action": "take_seat", "role": "coder"}))
+    mine, theirs = "".join(await receive_all(pages["participant"])), "".join(await receive_all(pages["owner"]))
+    for html in (mine, theirs):
+        assert 'id="seats"' in html and "played by participant" in html
+    assert 'id="composer"' in mine and "You play <strong>coder</strong>" in mine
+    assert "Hand back" in mine and "Take seat" not in mine  # one seat per person
+    assert "composer-slot" not in theirs and "Take seat" in theirs and "Hand back" not in theirs
+
+    await pages["participant"].send_to(text_data=json.dumps({"action": "release_seat", "role": "coder"}))
+    mine, theirs = "".join(await receive_all(pages["participant"])), "".join(await receive_all(pages["owner"]))
+    assert 'id="composer-slot"' in mine and 'id="composer"' not in mine and "Take seat" in mine
+    assert "played by" not in theirs and "composer-slot" not in theirs
+    for comm in pages.values():
+        await comm.disconnect()

@@ -17,7 +17,7 @@ from collab import control
 from collab.engine.plan import plan_form_steps
 from collab.live import bus, fragments, presence
 from collab.sessions import permissions, selectors, services
-from collab.sessions.models import Session
+from collab.sessions.models import Seat, Session
 from collab.sessions.permissions import Refused
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
         self.user = self.scope.get("user")
         self.last_seq = None
-        self.session = await self._load()
+        self.session, self.my_seat = await self._load()
         if self.session is None or not await database_sync_to_async(permissions.can_view)(self.session, self.user):
             await self.close(code=4403)
             return
@@ -58,7 +58,11 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def _load(self):
-        return Session.objects.filter(pk=self.session_id).first()
+        """The session, and the role whose seat this user holds (its composer is on the page)."""
+        session = Session.objects.filter(pk=self.session_id).first()
+        seat = (Seat.objects.filter(session_id=self.session_id, user_id=self.user.pk, holder=Seat.Holder.HUMAN)
+                .values_list("role_name", flat=True).first() if session and getattr(self.user, "is_authenticated", False) else None)
+        return session, seat
 
     # --- from the browser -------------------------------------------------------
 
@@ -125,6 +129,20 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def _send_event(self, event: dict) -> None:
         await self.send(text_data=fragments.event_oob_cached(self.session_id, event, self.roles))
         self.last_seq = event["seq"]
+        if changes_seats(event):
+            await self.send(text_data=await database_sync_to_async(self._seats_html)(event["kind"] == "state"))
+
+    def _seats_html(self, ended: bool) -> str:
+        """Seats differ per viewer (whose buttons, whose composer): rendered here
+        for this socket's user. The composer is swapped only when this user's
+        own seat changed or the session ended, so nobody else loses a draft."""
+        session = Session.objects.get(pk=self.session_id)
+        user = User.objects.get(pk=self.user.pk)
+        view = selectors.seat_view(session, user, permissions.capacity(session, user))
+        mine = view["my_seat"].role_name if view["my_seat"] else None
+        composer = ended or mine != self.my_seat
+        self.my_seat = mine
+        return fragments.seats(view, composer)
 
     # --- from the channel layer --------------------------------------------------
 
@@ -167,6 +185,14 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def presence_update(self, message):
         await self.send(text_data=fragments.presence(message["names"]))
+
+
+def changes_seats(event: dict) -> bool:
+    """A seat taken or handed back, or a session's end (no more seats to take)."""
+    payload = event.get("payload") or {}
+    if event["kind"] == "intervention":
+        return payload.get("action") in {"seat_taken", "seat_left"}
+    return event["kind"] == "state" and payload.get("status") in {Session.Status.FINISHED, Session.Status.FAILED}
 
 
 def _plan_steps(data: dict) -> list[dict]:

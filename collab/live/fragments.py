@@ -114,3 +114,11 @@ def scenario_panel(payload: dict | None, oob: bool = False) -> str:
     return render_to_string("live/chart.html", {
         "chart_html": render_chart(payload.get("chart")), "metrics": payload.get("metrics") or {},
         "title": payload.get("title", ""), "oob": oob})
+
+
+def seats(context: dict, composer: bool) -> str:
+    """The seat list (and, when asked, the composer) for one viewer, as out-of-band swaps."""
+    html = render_to_string("live/seats.html", {**context, "oob": True})
+    if composer:
+        html += render_to_string("live/composer.html", {**context, "oob": True})
+    return html

@@ -16,3 +16,20 @@ def stats(session: Session) -> dict:
         "status": session.status, "turn": session.next_turn, "max_turns": session.max_turns,
         "tokens": session.tokens_used, "cost": float(session.cost_used), "end_reason": session.end_reason,
     }
+
+
+def seat_view(session: Session, user, capacity: str | None) -> dict:
+    """What the seat list and the composer show to one viewer."""
+    from collab.sessions.models import Membership, Seat
+
+    seats = list(Seat.objects.filter(session=session).select_related("user"))
+    my_seat = next((s for s in seats if s.user_id == user.pk and s.holder == Seat.Holder.HUMAN), None)
+    awaiting = (session.state or {}).get("awaiting") or {}
+    waiting_on = [r for r in awaiting.get("roles", []) if r not in awaiting.get("inputs", {})]
+    return {
+        "session": session, "viewer_id": user.pk, "seats": seats, "my_seat": my_seat,
+        "can_sit": capacity in {Membership.Capacity.OWNER, Membership.Capacity.PARTICIPANT},
+        "my_turn": bool(my_seat and session.status == Session.Status.AWAITING_HUMAN and my_seat.role_name in waiting_on),
+        "awaiting": awaiting,
+        "awaiting_roles": waiting_on if session.status == Session.Status.AWAITING_HUMAN else [],
+    }

@@ -15,7 +15,7 @@ from collab.live import fragments
 from collab.sessions import permissions, selectors, services
 from collab.sessions.events import serialize
 from collab.sessions.forms import SessionForm
-from collab.sessions.models import Event, Membership, Seat, Session
+from collab.sessions.models import Event, Membership, Session
 from collab.sessions.permissions import Refused
 from collab.teams.models import Team
 from collab.teams.presets import PRESETS
@@ -127,20 +127,10 @@ def session_detail(request, pk):
     rows = list(Event.objects.filter(session=session).order_by("-seq")[:LIVE_WINDOW])[::-1]
     roles = {r["name"]: r for r in session.team_snapshot.get("roles", [])}
     rendered = [fragments.render_event(serialize(e), roles) for e in rows]
-    seats = list(Seat.objects.filter(session=session).select_related("user"))
-    my_seat = next((s for s in seats if s.user_id == request.user.pk and s.holder == Seat.Holder.HUMAN), None)
-    awaiting = (session.state or {}).get("awaiting") or {}
     context = {
         "session": session, "capacity": capacity, "is_owner": capacity == Membership.Capacity.OWNER,
-        "can_sit": capacity in {Membership.Capacity.OWNER, Membership.Capacity.PARTICIPANT},
         "events_html": rendered, "truncated": rows and rows[0].seq > 1, "last_seq": session.last_seq,
-        "roles": list(roles.values()), "seats": seats, "my_seat": my_seat,
-        "my_turn": bool(my_seat and session.status == Session.Status.AWAITING_HUMAN
-                        and my_seat.role_name in awaiting.get("roles", [])
-                        and my_seat.role_name not in awaiting.get("inputs", {})),
-        "awaiting": awaiting,
-        "awaiting_roles": [r for r in awaiting.get("roles", []) if r not in awaiting.get("inputs", {})]
-        if session.status == Session.Status.AWAITING_HUMAN else [],
+        "roles": list(roles.values()),
         "plan_html": fragments.plan_board((session.state or {}).get("plan", {})),
         "scenario_html": _scenario_panel(session),
         "stats": selectors.stats(session),
@@ -153,6 +143,7 @@ def session_detail(request, pk):
         "plan_steps": (session.state or {}).get("plan", {}).get("steps", []), "plan_statuses": plan_mod.STATUSES,
         "invite_participant": invite_token(session, "participant"), "invite_observer": invite_token(session, "observer"),
     }
+    context.update(selectors.seat_view(session, request.user, capacity))
     return render(request, "sessions/detail.html", context)
 
 
