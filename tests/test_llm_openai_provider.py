@@ -47,8 +47,9 @@ class Collector:
 
 def make_request(server, content="Hello there", **kw) -> ChatRequest:
     kw.setdefault("timeout", 5.0)
+    kw.setdefault("api_key_env", "COLLAB_TEST_NO_SUCH_KEY")
     return ChatRequest(messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": content}],
-                       model="test-model", base_url=server.base_url, api_key_env="COLLAB_TEST_NO_SUCH_KEY", **kw)
+                       model="test-model", base_url=server.base_url, **kw)
 
 
 async def run(server, collector=None, **kw):
@@ -237,3 +238,26 @@ def test_fake_server_in_thread_plain_http():
         assert completion["choices"][0]["message"]["content"] == "plain answer"
         assert completion["usage"]["completion_tokens"] == 2
         assert srv.requests[0]["messages"] == [{"role": "user", "content": "hi"}]
+
+
+async def test_the_key_sent_is_the_profiles_own_and_never_the_apps_secrets(server, settings, monkeypatch):
+    """A profile's own server gets only the variable the profile names: not the
+    operator's OPENAI_API_KEY by fallback, and never one of collab's own settings."""
+    settings.OPENAI_API_KEY = "sk-operator-key"
+    monkeypatch.setenv("COLLAB_TEST_PROFILE_KEY", "sk-profile-key")
+    monkeypatch.setenv("SECRET_KEY", "django-secret")
+    for name in ("COLLAB_TEST_PROFILE_KEY", "COLLAB_TEST_NO_SUCH_KEY", "", "SECRET_KEY"):
+        result, _ = await run(server, api_key_env=name)
+        assert result.text == REPLY
+    assert server.authorizations == ["Bearer sk-profile-key", "Bearer not-needed", "Bearer not-needed",
+                                     "Bearer not-needed"]
+
+
+async def test_the_operators_key_goes_to_the_operators_server(server, settings):
+    settings.OPENAI_API_KEY = "sk-operator-key"
+    settings.OPENAI_BASE_URL = server.base_url
+    c = Collector()
+    request = make_request(server, api_key_env="")
+    request.base_url = ""  # the profile names no server: the configured one
+    result = await OpenAIProvider().stream(request, c.on_delta, c.should_stop)
+    assert result.text == REPLY and server.authorizations == ["Bearer sk-operator-key"]

@@ -2,6 +2,7 @@
 
 import pytest
 
+from collab.teams.forms import CUSTOM_SERVER_KEY
 from collab.teams.models import ModelProfile, Role, Team
 from collab.teams.presets import PRESETS
 from collab.teams.services import team_create_from_preset
@@ -285,6 +286,8 @@ def test_xss_team_name_is_escaped_on_the_list(client, owner):
 
 
 def test_model_profile_list_and_create(client, owner):
+    owner.is_staff = True  # a key sent to a server of one's choosing: staff only
+    owner.save()
     client.force_login(owner)
     page = client.get("/teams/models/").content.decode()
     assert "raw keys are never stored" in page
@@ -313,6 +316,35 @@ def test_model_profile_refuses_a_key_in_api_key_env(client, owner):
     assert response.context["form"].errors["api_key_env"] == [message]
     assert "sk-abc123" not in page  # what looked like a key is not echoed back
     assert 'value="leaky"' in page  # the rest of the input is kept
+
+
+def profile_post(**kw) -> dict:
+    return {"name": "mine", "provider": "openai", "base_url": "", "model": "llama3", "api_key_env": "",
+            "temperature": "0.7", "max_tokens": "512", "timeout_seconds": "60", **kw}
+
+
+def test_only_staff_send_a_key_to_a_server_of_their_choosing(client, owner):
+    """Otherwise anyone signed up could name OPENAI_API_KEY and their own URL, and read the key off the wire."""
+    client.force_login(owner)
+    response = client.post("/teams/models/", profile_post(base_url="http://attacker.example/v1",
+                                                          api_key_env="OPENAI_API_KEY"))
+    assert response.status_code == 200 and not ModelProfile.objects.exists()
+    assert response.context["form"].errors["api_key_env"] == [CUSTOM_SERVER_KEY]
+    assert 'value="http://attacker.example/v1"' in response.content.decode()  # the rest of the input is kept
+    # A keyless server of one's own, or a key for the configured server, are fine.
+    assert client.post("/teams/models/", profile_post(name="local", base_url="http://127.0.0.1:8080/v1")).status_code == 302
+    assert client.post("/teams/models/", profile_post(name="configured", api_key_env="OPENAI_API_KEY")).status_code == 302
+    assert set(ModelProfile.objects.values_list("name", flat=True)) == {"local", "configured"}
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL"])
+def test_collabs_own_settings_are_never_a_model_key(client, owner, name):
+    owner.is_staff = True
+    owner.save()
+    client.force_login(owner)
+    response = client.post("/teams/models/", profile_post(api_key_env=name))
+    assert response.status_code == 200 and not ModelProfile.objects.exists()
+    assert "holds one of collab's own settings" in response.context["form"].errors["api_key_env"][0]
 
 
 def test_first_invalid_field_gets_the_focus(client, owner):

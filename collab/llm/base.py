@@ -16,6 +16,10 @@ DeltaCallback = Callable[[str], Awaitable[None]]
 StopCheck = Callable[[], bool]
 
 
+# The app's own secrets: never sent to a model server as a key, whatever a profile names.
+RESERVED_ENV = frozenset({"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "OPENAI_BASE_URL"})
+
+
 @dataclass
 class ChatRequest:
     messages: list[dict]

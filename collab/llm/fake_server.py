@@ -96,6 +96,7 @@ class FakeOpenAIServer:
     def __init__(self, config: FakeServerConfig | None = None, port: int = 0):
         self.config = config or FakeServerConfig()
         self.requests: list[dict] = []
+        self.authorizations: list[str] = []  # the Authorization header of each chat request, in order
         self.port = port
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -174,6 +175,7 @@ class FakeOpenAIServer:
                 await self._send_error(writer, 400, "invalid JSON body", keep_alive)
                 return keep_alive
             self.requests.append(payload)
+            self.authorizations.append(headers.get("authorization", ""))
             return await self._chat(writer, payload, keep_alive)
         else:
             await self._send_error(writer, 404, f"no route for {method} {path}", keep_alive)

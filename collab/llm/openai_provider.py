@@ -33,6 +33,7 @@ import openai
 from django.conf import settings
 
 from collab.llm.base import (
+    RESERVED_ENV,
     STOP_POLL,
     ChatRequest,
     ChatResult,
@@ -59,6 +60,18 @@ _STATUS_LABELS = {400: "bad request", 401: "authentication failed", 403: "forbid
 # Clients per (event loop, base_url, api_key): a client's connection pool is
 # bound to the loop it first ran on.
 _clients: dict[tuple[int, str | None, str], tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI]] = {}
+
+
+def api_key_for(request: ChatRequest) -> str:
+    """The key a call sends. Only the variable its profile names, and never one of
+    the app's own secrets; the operator's OPENAI_API_KEY is the fallback only for
+    the operator's own server (no base URL of the profile's), so a profile cannot
+    carry that key to a server of its author's choosing."""
+    name = request.api_key_env or ""
+    key = os.environ.get(name, "") if name and name not in RESERVED_ENV else ""
+    if not key and not request.base_url:
+        key = settings.OPENAI_API_KEY
+    return key or PLACEHOLDER_KEY
 
 
 def get_client(base_url: str | None, api_key: str) -> openai.AsyncOpenAI:
@@ -117,7 +130,7 @@ class OpenAIProvider:
         *,
         on_reset: ResetCallback | None = None,
     ) -> ChatResult:
-        api_key = os.environ.get(request.api_key_env or "") or settings.OPENAI_API_KEY or PLACEHOLDER_KEY
+        api_key = api_key_for(request)
         client = get_client(request.base_url or settings.OPENAI_BASE_URL or None, api_key)
         url = str(client.base_url).rstrip("/")
         model = request.model or settings.OPENAI_MODEL

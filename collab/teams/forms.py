@@ -161,6 +161,12 @@ def role_forms_in_order(formset) -> list:
     return [form for _, form in sorted(enumerate(formset.forms), key=key)]
 
 
+CUSTOM_SERVER_KEY = (
+    "Only staff can send one of the server's keys to a server of their choosing: "
+    "leave the key variable empty for a server that needs no key, or the base URL empty for the configured one."
+)
+
+
 class ModelProfileForm(forms.ModelForm):
     base_url = forms.URLField(
         required=False, assume_scheme="https", label="Base URL",
@@ -193,6 +199,17 @@ class ModelProfileForm(forms.ModelForm):
                 "Never paste the key itself: raw keys are never stored in collab or shown on any page."
             ),
         }
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        data = super().clean()
+        if data.get("base_url") and data.get("api_key_env") and not getattr(self.user, "is_staff", False):
+            # The server's key would go to a server of this user's choosing.
+            self.add_error("api_key_env", CUSTOM_SERVER_KEY)
+        return data
 
     def _post_clean(self):
         super()._post_clean()

@@ -4,12 +4,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from collab.llm.base import RESERVED_ENV
+
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
 def validate_env_name(value: str) -> None:
     if value and not ENV_NAME.match(value):
         raise ValidationError("Give the NAME of an environment variable (like OPENAI_API_KEY), never the key itself.")
+    if value in RESERVED_ENV:
+        raise ValidationError(f"{value} holds one of collab's own settings, not a model key: name another variable.")
 
 
 class ModelProfile(models.Model):

@@ -177,7 +177,7 @@ def _autofocus_first_error(form, role_forms) -> None:
 
 @login_required
 def model_profile_list(request):
-    form = ModelProfileForm(request.POST or None)
+    form = ModelProfileForm(request.POST or None, user=request.user)
     if request.method == "POST":
         if form.is_valid():
             profile = form.save()
