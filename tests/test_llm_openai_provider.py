@@ -260,4 +260,6 @@ async def test_the_operators_key_goes_to_the_operators_server(server, settings):
     request = make_request(server, api_key_env="")
     request.base_url = ""  # the profile names no server: the configured one
     result = await OpenAIProvider().stream(request, c.on_delta, c.should_stop)
-    assert result.text == REPLY and server.authorizations == ["Bearer sk-operator-key"]
+    request.base_url = server.base_url  # as the engine fills it in for a profile without a server
+    await OpenAIProvider().stream(request, c.on_delta, c.should_stop)
+    assert result.text == REPLY and server.authorizations == ["Bearer sk-operator-key"] * 2

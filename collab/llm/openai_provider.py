@@ -65,11 +65,11 @@ _clients: dict[tuple[int, str | None, str], tuple[asyncio.AbstractEventLoop, ope
 def api_key_for(request: ChatRequest) -> str:
     """The key a call sends. Only the variable its profile names, and never one of
     the app's own secrets; the operator's OPENAI_API_KEY is the fallback only for
-    the operator's own server (no base URL of the profile's), so a profile cannot
+    the operator's own server (OPENAI_BASE_URL, or none), so a profile cannot
     carry that key to a server of its author's choosing."""
     name = request.api_key_env or ""
     key = os.environ.get(name, "") if name and name not in RESERVED_ENV else ""
-    if not key and not request.base_url:
+    if not key and request.base_url in ("", settings.OPENAI_BASE_URL):
         key = settings.OPENAI_API_KEY
     return key or PLACEHOLDER_KEY
 
