@@ -71,6 +71,40 @@ def test_plan_execute_builds_and_completes_the_plan(owner, worker):
     assert session.end_reason.startswith("plan complete")
 
 
+VETO = {"moderator": "analyst", "speeches": 2, "veto_role": "tester", "max_vetoes": 1, "rework_speeches": 1}
+
+
+def test_a_critic_with_a_veto_sends_the_work_back_before_it_is_handed_in(owner, worker):
+    """Team of rivals: the scripted critic vetoes the first hand-in, the team
+    reworks for one more speech, and the second review approves."""
+    session = wait_for(start(owner, make_team(owner), protocol="moderator", protocol_params=VETO, max_turns=40))
+    assert session.status == "finished", session.end_reason
+    reviews = [e for e in session.events.filter(kind="message", actor="tester").order_by("seq")
+               if e.payload.get("phase") == "veto review"]
+    assert len(reviews) == 2
+    verdicts = [e.payload for e in session.events.filter(kind="notice", actor="tester").order_by("seq")]
+    assert [(v["veto"], v["vetoes"]) for v in verdicts] == [(True, 1), (False, 1)]
+    assert "vetoes the work (veto 1 of 1)" in verdicts[0]["text"] and "approves" in verdicts[1]["text"]
+    speeches = [e for e in session.events.filter(kind="message").order_by("seq") if e.payload.get("phase") == "speak"]
+    assert len(speeches) == 3  # two, then one more after the veto
+    assert session.end_reason == "moderated discussion finished 3 speeches; tester approved the work"
+
+
+def test_a_critic_that_answers_no_valid_review_vetoes_until_the_vetoes_run_out(owner, worker):
+    with run_in_thread(FakeServerConfig(reply="Looks fine to me.")) as server:
+        team = make_team(owner, profile=fake_profile(server))
+        session = wait_for(start(owner, team, protocol="moderator", protocol_params=VETO, provider="openai",
+                                 max_turns=40))
+    assert session.status == "finished", session.end_reason
+    texts = [e.payload["text"] for e in session.events.filter(kind="notice", actor="tester").order_by("seq")]
+    assert len(texts) == 2 and "veto 1 of 1" in texts[0] and "handed in over the veto" in texts[1]
+    assert session.end_reason.endswith("handed in over tester's veto")
+    # Each review was asked twice (the re-ask), then defaulted to a veto, and an event says so.
+    errors = [e.payload for e in session.events.filter(kind="turn_error", actor="tester")]
+    assert sum(bool(e.get("reask")) for e in errors) == 2
+    assert [e["default"]["verdict"] for e in errors if "default" in e] == ["revise", "revise"]
+
+
 def test_max_turns_ends_the_session_and_says_so(owner, worker):
     session = wait_for(start(owner, make_team(owner), protocol="round_robin", protocol_params={"rounds": 50},
                              max_turns=4))

@@ -62,7 +62,7 @@ def reply(role: dict, turn: Turn, ctx: Ctx, seen: list[dict]) -> str:
         options = turn.schema["properties"]["vote"]["enum"]
         return json.dumps({"vote": _pick(options, ctx.seed, me), "reason": "It best fits the arguments I heard."})
     if turn.purpose == "review":
-        loops = sum(ctx.pstate.get("loops", {}).values())
+        loops = sum(ctx.pstate.get("loops", {}).values()) + ctx.pstate.get("vetoes", 0)
         verdict = "revise" if loops == 0 else "approve"
         note = ("I found an edge case that fails; please fix it and add a test." if verdict == "revise"
                 else "The fixes hold up and the tests pass. Approved.")

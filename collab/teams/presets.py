@@ -77,9 +77,9 @@ register(Preset(
              "Keep the work correct.", "#a855f7", "🎓", "domain knowledge", strength=2),
     ],
     protocol="moderator",
-    protocol_params={"moderator": "planner"},
+    protocol_params={"moderator": "planner", "veto_role": "critic"},
     brief="Plan a one-day workshop that teaches first-year students version control.",
-    max_turns=14,
+    max_turns=30,
 ))
 
 PALETTE = ["#0ea5e9", "#22c55e", "#f97316", "#a855f7", "#ef4444", "#14b8a6", "#eab308", "#ec4899",
