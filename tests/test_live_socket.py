@@ -200,6 +200,16 @@ async def test_seat_changes_reach_every_page_and_the_composer_only_its_holder(se
     assert "Hand back" in mine and "Take seat" not in mine  # one seat per person
     assert "composer-slot" not in theirs and "Take seat" in theirs and "Hand back" not in theirs
 
+    # A page rendered before the seat was taken catches up: it says it shows no composer, and gets one;
+    # a page that shows the composer already keeps its draft.
+    for shown, swapped in (("", True), ("coder", False)):
+        late = await connect(session.pk, participant)
+        assert (await late.connect())[0]
+        await late.send_to(text_data=json.dumps({"type": "hello", "last_seq": 0, "seat": shown}))
+        caught_up = "".join(await receive_all(late))
+        assert 'id="seats"' in caught_up and ('id="composer"' in caught_up) is swapped
+        await late.disconnect()
+
     await pages["participant"].send_to(text_data=json.dumps({"action": "release_seat", "role": "coder"}))
     mine, theirs = "".join(await receive_all(pages["participant"])), "".join(await receive_all(pages["owner"]))
     assert 'id="composer-slot"' in mine and 'id="composer"' not in mine and "Take seat" in mine

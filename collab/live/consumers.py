@@ -1,8 +1,8 @@
 """The live session socket: /ws/sessions/<id>/.
 
 Permission is checked in connect() and again for every action. The client
-sends {"type": "hello", "last_seq": N} on each (re)connect and gets exactly
-the events after N from the database; live events whose seq skips ahead
+sends {"type": "hello", "last_seq": N, "seat": "<role of its composer>"} on
+each (re)connect and gets exactly the events after N from the database; live events whose seq skips ahead
 (a dropped channel message) are filled from the database too.
 """
 
@@ -17,7 +17,7 @@ from collab import control
 from collab.engine.plan import plan_form_steps
 from collab.live import bus, fragments, presence
 from collab.sessions import permissions, selectors, services
-from collab.sessions.models import Seat, Session
+from collab.sessions.models import Session
 from collab.sessions.permissions import Refused
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
         self.user = self.scope.get("user")
         self.last_seq = None
-        self.session, self.my_seat = await self._load()
+        self.my_seat = None  # the role whose composer the page shows: the hello says
+        self.session = await self._load()
         if self.session is None or not await database_sync_to_async(permissions.can_view)(self.session, self.user):
             await self.close(code=4403)
             return
@@ -58,11 +59,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def _load(self):
-        """The session, and the role whose seat this user holds (its composer is on the page)."""
-        session = Session.objects.filter(pk=self.session_id).first()
-        seat = (Seat.objects.filter(session_id=self.session_id, user_id=self.user.pk, holder=Seat.Holder.HUMAN)
-                .values_list("role_name", flat=True).first() if session and getattr(self.user, "is_authenticated", False) else None)
-        return session, seat
+        return Session.objects.filter(pk=self.session_id).first()
 
     # --- from the browser -------------------------------------------------------
 
@@ -73,6 +70,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
             return
         kind = data.get("type") or data.get("action")
         if kind == "hello":
+            self.my_seat = data.get("seat") or None
             await self._catch_up(int(data.get("last_seq") or 0))
             await self._show_turn_in_flight()
             return

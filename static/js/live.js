@@ -1,12 +1,16 @@
 // Live session page: tell the server the last seq we rendered on every
-// (re)connect, so it sends exactly the missing events; reload when asked.
+// (re)connect, so it sends exactly the missing events, and whose composer the
+// page shows, so a seat change it missed swaps it; reload when asked.
 (function () {
   function lastSeq() {
     var marker = document.getElementById("last-seq");
     return marker ? parseInt(marker.dataset.seq || "0", 10) : 0;
   }
   document.body.addEventListener("htmx:wsOpen", function (evt) {
-    evt.detail.socketWrapper.send(JSON.stringify({ type: "hello", last_seq: lastSeq() }));
+    var composer = document.getElementById("composer");
+    evt.detail.socketWrapper.send(JSON.stringify({
+      type: "hello", last_seq: lastSeq(), seat: composer ? composer.dataset.role : ""
+    }));
   });
   document.body.addEventListener("htmx:wsConfigSend", function (evt) {
     // Forms also post over HTTP without the socket; over the socket the CSRF token is not needed.
