@@ -2,8 +2,9 @@
 
 Permission is checked in connect() and again for every action. The client
 sends {"type": "hello", "last_seq": N, "seat": "<role of its composer>"} on
-each (re)connect and gets exactly the events after N from the database; live events whose seq skips ahead
-(a dropped channel message) are filled from the database too.
+each (re)connect and gets exactly the events after N from the database;
+live events whose seq skips ahead (a dropped channel message) are filled
+from the database too.
 """
 
 import json
@@ -41,7 +42,10 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.last_seq = None
         self.my_seat = None  # the role whose composer the page shows: the hello says
         self.session = await self._load()
-        if self.session is None or not await database_sync_to_async(permissions.can_view)(self.session, self.user):
+        self.capacity = None  # kept for rendering this viewer's seat buttons; actions check again
+        if self.session is not None:
+            self.capacity = await database_sync_to_async(permissions.capacity)(self.session, self.user)
+        if self.capacity is None:
             await self.close(code=4403)
             return
         self.roles = {r["name"]: r for r in self.session.team_snapshot.get("roles", [])}
@@ -128,15 +132,16 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=fragments.event_oob_cached(self.session_id, event, self.roles))
         self.last_seq = event["seq"]
         if changes_seats(event):
-            await self.send(text_data=await database_sync_to_async(self._seats_html)(event["kind"] == "state"))
+            html = await database_sync_to_async(self._seats_html)(event["seq"], event["kind"] == "state")
+            await self.send(text_data=html)
 
-    def _seats_html(self, ended: bool) -> str:
+    def _seats_html(self, seq: int, ended: bool) -> str:
         """Seats differ per viewer (whose buttons, whose composer): rendered here
-        for this socket's user. The composer is swapped only when this user's
-        own seat changed or the session ended, so nobody else loses a draft."""
-        session = Session.objects.get(pk=self.session_id)
-        user = User.objects.get(pk=self.user.pk)
-        view = selectors.seat_view(session, user, permissions.capacity(session, user))
+        for this socket's user, from the session and seats read once per
+        process for this seq. The composer is swapped only when this user's own
+        seat changed or the session ended, so nobody else loses a draft."""
+        session, seats = _seats_at(self.session_id, seq)
+        view = selectors.seat_view(session, seats, self.user, self.capacity)
         mine = view["my_seat"].role_name if view["my_seat"] else None
         composer = ended or mine != self.my_seat
         self.my_seat = mine
@@ -183,6 +188,20 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def presence_update(self, message):
         await self.send(text_data=fragments.presence(message["names"]))
+
+
+_seat_reads: dict[int, tuple[int, Session, list]] = {}
+
+
+def _seats_at(session_id: int, seq: int) -> tuple[Session, list]:
+    """The session and its seats as of a seat-changing event, read once per
+    process, not once per observer (each observer renders its own view)."""
+    cached = _seat_reads.get(session_id)
+    if cached is None or cached[0] != seq:
+        cached = _seat_reads[session_id] = (seq, Session.objects.get(pk=session_id), selectors.seats(session_id))
+        if len(_seat_reads) > 1000:
+            _seat_reads.pop(next(iter(_seat_reads)))
+    return cached[1], cached[2]
 
 
 def changes_seats(event: dict) -> bool:

@@ -1,7 +1,7 @@
 """Reads on sessions and their logs."""
 
 from collab.sessions.events import serialize
-from collab.sessions.models import Event, Session
+from collab.sessions.models import Event, Membership, Seat, Session
 
 
 def events_after(session_id: int, after: int, limit: int) -> tuple[list[dict], int]:
@@ -18,11 +18,12 @@ def stats(session: Session) -> dict:
     }
 
 
-def seat_view(session: Session, user, capacity: str | None) -> dict:
-    """What the seat list and the composer show to one viewer."""
-    from collab.sessions.models import Membership, Seat
+def seats(session_id: int) -> list[Seat]:
+    return list(Seat.objects.filter(session_id=session_id).select_related("user"))
 
-    seats = list(Seat.objects.filter(session=session).select_related("user"))
+
+def seat_view(session: Session, seats: list[Seat], user, capacity: str | None) -> dict:
+    """What the seat list and the composer show to one viewer."""
     my_seat = next((s for s in seats if s.user_id == user.pk and s.holder == Seat.Holder.HUMAN), None)
     awaiting = (session.state or {}).get("awaiting") or {}
     waiting_on = [r for r in awaiting.get("roles", []) if r not in awaiting.get("inputs", {})]

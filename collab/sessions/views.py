@@ -143,7 +143,7 @@ def session_detail(request, pk):
         "plan_steps": (session.state or {}).get("plan", {}).get("steps", []), "plan_statuses": plan_mod.STATUSES,
         "invite_participant": invite_token(session, "participant"), "invite_observer": invite_token(session, "observer"),
     }
-    context.update(selectors.seat_view(session, request.user, capacity))
+    context.update(selectors.seat_view(session, selectors.seats(session.pk), request.user, capacity))
     return render(request, "sessions/detail.html", context)
 
 

@@ -33,7 +33,7 @@ class Moderator(Protocol):
         return clean
 
     def next_turn(self, ctx: Ctx) -> Turn | None:
-        if ctx.pstate.get("speeches", 0) >= ctx.params["speeches"] + ctx.pstate.get("extra", 0):
+        if ctx.pstate.get("speeches", 0) >= self._speeches(ctx):
             critic = ctx.params.get("veto_role")
             if not critic or ctx.pstate.get("verdict"):
                 return None
@@ -61,6 +61,10 @@ class Moderator(Protocol):
         if turn.purpose == "review":
             return {"message": "(no valid review given; vetoing by default)", "verdict": "revise"}
         return {"next": self._round_robin(ctx), "reason": "fallback: round robin"}
+
+    def _speeches(self, ctx: Ctx) -> int:
+        """Speeches before the hand-in: the parameter, plus the rework each veto bought."""
+        return ctx.params["speeches"] + ctx.pstate.get("extra", 0)
 
     def _round_robin(self, ctx: Ctx) -> str:
         names = ctx.names
@@ -102,7 +106,7 @@ class Moderator(Protocol):
             "verdict": ctx.pstate.get("verdict", "vetoed")})]
 
     def end_reason(self, ctx):
-        reason = f"moderated discussion finished {ctx.params['speeches'] + ctx.pstate.get('extra', 0)} speeches"
+        reason = f"moderated discussion finished {self._speeches(ctx)} speeches"
         verdict = ctx.pstate.get("verdict")
         if verdict == "approved":
             return f"{reason}; {ctx.params['veto_role']} approved the work"
