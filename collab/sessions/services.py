@@ -12,7 +12,7 @@ from collab.engine import plan as plan_mod
 from collab.engine import status
 from collab.engine.protocols import PROTOCOLS
 from collab.engine.registry import UnknownName
-from collab.engine.runner import enqueue
+from collab.engine.runner import continue_or_finish, enqueue
 from collab.engine.topologies import TOPOLOGIES
 from collab.sessions import events as log
 from collab.sessions.models import Membership, Seat, Session
@@ -117,7 +117,7 @@ def session_resume(*, session: Session, user, steps: int = -1) -> Session:
                       extra={"awaiting": awaiting["roles"]})
     else:
         status.change(s, S.RUNNING, actor=author(user), reason="one step" if steps > 0 else "resumed")
-        status.continue_or_finish(s)
+        continue_or_finish(s)
     return s
 
 
