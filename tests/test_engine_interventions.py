@@ -127,12 +127,15 @@ def test_observers_and_outsiders_cannot_steer(owner, outsider, participant):
 
 def test_plan_edit_is_an_event_with_its_diff(owner):
     session = services.session_create(owner=owner, team=make_team(owner))
-    services.session_edit_plan(session=session, user=owner, steps=[{"text": "Write spec", "owner": "analyst"}])
+    services.session_edit_plan(session=session, user=owner, steps=[{"text": "Write spec", "owner": "analyst"}],
+                               base_version=0)
     event = services.session_edit_plan(session=session, user=owner, steps=[
-        {"text": "Write spec", "owner": "analyst", "status": "done"}, {"text": "Code it", "owner": "coder"}])
+        {"text": "Write spec", "owner": "analyst", "status": "done"}, {"text": "Code it", "owner": "coder"}],
+        base_version=1)
     assert event.actor == "user:owner"
     assert [c["op"] for c in event.payload["diff"]] == ["change", "add"]
     with pytest.raises(Refused, match="not a role"):
-        services.session_edit_plan(session=session, user=owner, steps=[{"text": "x", "owner": "ghost"}])
+        services.session_edit_plan(session=session, user=owner, steps=[{"text": "x", "owner": "ghost"}],
+                                   base_version=2)
     session.refresh_from_db()
     assert session.state["plan"]["version"] == 2

@@ -48,7 +48,8 @@ def test_outsider_gets_404_and_invite_link_makes_a_participant(client, owner, ou
 def test_plan_editor_posts_a_plan_event(client, owner, session):
     client.force_login(owner)
     client.post(f"/sessions/{session.pk}/edit_plan/", {
-        "text": ["Write spec", "Code it", ""], "owner": ["analyst", "coder", ""], "status": ["done", "todo", "todo"]})
+        "text": ["Write spec", "Code it", ""], "owner": ["analyst", "coder", ""], "status": ["done", "todo", "todo"],
+        "base_version": "0"})
     session.refresh_from_db()
     assert [s["text"] for s in session.state["plan"]["steps"]] == ["Write spec", "Code it"]
     assert session.events.filter(kind="plan", actor="user:owner").exists()

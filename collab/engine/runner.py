@@ -11,7 +11,9 @@
    advances next_turn, and schedules the next turn after commit.
 
 A redelivered or duplicated task finds the turn done (next_turn moved on) or
-its lease held, and moves on: no duplicates, no gaps.
+its lease held, and moves on: no duplicates, no gaps. The Celery task that
+runs a turn lives here, beside the turn, so sessions never imports the engine
+back.
 """
 
 import asyncio
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+from celery import shared_task
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -73,13 +76,27 @@ def ctx_for(session: Session) -> Ctx:
 _inline = threading.local()
 
 
+# The name is the one the task had in collab.sessions.tasks: messages already
+# queued under it still find their task after an upgrade.
+@shared_task(name="collab.sessions.tasks.run_turn", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def turn_task(session_id: int, turn_index: int) -> None:
+    run_turn(session_id, turn_index)
+
+
 def enqueue(session_id: int, turn_index: int) -> None:
     """Schedule a turn after commit; in an inline run the caller's loop runs it."""
     if getattr(_inline, "active", False):
         return
-    from collab.sessions.tasks import run_turn
+    transaction.on_commit(lambda: turn_task.delay(session_id, turn_index))
 
-    transaction.on_commit(lambda: run_turn.delay(session_id, turn_index))
+
+def continue_or_finish(session: Session) -> None:
+    """After a committed turn or a resume: finish if an end condition holds, else schedule the next turn."""
+    ended = status.end_condition(session, PROTOCOLS.get(session.protocol), ctx_for(session))
+    if ended:
+        status.change(session, Session.Status.FINISHED, actor="system", reason=ended[0], ended_by=ended[1])
+    else:
+        enqueue(session.pk, session.next_turn)
 
 
 # --- claim ---------------------------------------------------------------------
@@ -281,7 +298,7 @@ def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
             if session.step_budget == 0:
                 status.change(session, Session.Status.PAUSED, actor="system", reason="paused after one step")
                 return
-        status.continue_or_finish(session)
+        continue_or_finish(session)
 
 
 def record_crash(session_id: int, token: str, turn_index: int, exc: Exception) -> None:

@@ -58,17 +58,6 @@ def end_condition(session: Session, protocol, ctx) -> tuple[str, str] | None:
     return None
 
 
-def continue_or_finish(session: Session) -> None:
-    from collab.engine.protocols import PROTOCOLS
-    from collab.engine.runner import ctx_for, enqueue
-
-    ended = end_condition(session, PROTOCOLS.get(session.protocol), ctx_for(session))
-    if ended:
-        change(session, S.FINISHED, actor="system", reason=ended[0], ended_by=ended[1])
-    else:
-        enqueue(session.pk, session.next_turn)
-
-
 def _locked_with_lease(session_id: int, token: str | None) -> Session | None:
     session = log.lock_session(session_id)
     if token is not None and session.lease_token != token:

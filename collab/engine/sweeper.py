@@ -9,14 +9,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from collab.engine import status
+from collab.engine import runner, status
 from collab.sessions import events as log
 from collab.sessions.models import Session
 
 
 def sweep() -> list[int]:
-    from collab.sessions.tasks import run_turn
-
     now = timezone.now()
     lost_task = now - timedelta(seconds=settings.TURN_LEASE_SECONDS * 2)
     stalled = Session.objects.filter(
@@ -25,7 +23,7 @@ def sweep() -> list[int]:
     ).values_list("pk", "next_turn")
     recovered = []
     for session_id, turn_index in stalled:
-        run_turn.delay(session_id, turn_index)
+        runner.turn_task.delay(session_id, turn_index)
         recovered.append(session_id)
     for session in Session.objects.filter(status=Session.Status.AWAITING_HUMAN).only("pk", "state"):
         deadline = (session.state or {}).get("awaiting", {}).get("deadline")
@@ -49,7 +47,5 @@ def seat_timeout(session_id: int) -> bool:
         session.state = state
         session.save(update_fields=["state"])
         status.change(session, Session.Status.RUNNING, actor="system", reason="seat timeout: the agent answers")
-        from collab.engine.runner import enqueue
-
-        enqueue(session.pk, session.next_turn)
+        runner.enqueue(session.pk, session.next_turn)
         return True

@@ -18,7 +18,7 @@ from collab import control
 from collab.engine.plan import plan_form_steps
 from collab.live import bus, fragments, presence
 from collab.sessions import permissions, selectors, services
-from collab.sessions.models import Session
+from collab.sessions.models import Membership, Session
 from collab.sessions.permissions import Refused
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         except Refused as exc:
             await self.send(text_data=fragments.flash(str(exc)))
             await self.send(text_data=json.dumps({"type": "refused", "action": kind, "reason": str(exc)}))
+            if kind == "edit_plan" and self.capacity == Membership.Capacity.OWNER:
+                await self.send(text_data=await database_sync_to_async(self._plan_fields_now)())
 
     @database_sync_to_async
     def _act(self, action: str, data: dict) -> None:
@@ -98,7 +100,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
             services.session_inject(session=session, user=user, text=data.get("text", ""),
                                     to_role=data.get("to_role") or None)
         elif action == "edit_plan":
-            services.session_edit_plan(session=session, user=user, steps=_plan_steps(data))
+            services.session_edit_plan(session=session, user=user, steps=_plan_steps(data),
+                                       base_version=data.get("base_version"))
         elif action == "take_seat":
             services.seat_take(session=session, user=user, role=data.get("role", ""))
         elif action == "release_seat":
@@ -131,9 +134,17 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def _send_event(self, event: dict) -> None:
         await self.send(text_data=fragments.event_oob_cached(self.session_id, event, self.roles))
         self.last_seq = event["seq"]
+        if event["kind"] == "plan" and self.capacity == Membership.Capacity.OWNER:
+            # The owner's editor moves to the new version, so a save is never based on a stale plan.
+            await self.send(text_data=fragments.plan_edit_fields(event["payload"].get("plan", {}),
+                                                                 list(self.roles.values())))
         if changes_seats(event):
             html = await database_sync_to_async(self._seats_html)(event["seq"], event["kind"] == "state")
             await self.send(text_data=html)
+
+    def _plan_fields_now(self) -> str:
+        plan = (Session.objects.values_list("state", flat=True).get(pk=self.session_id) or {}).get("plan", {})
+        return fragments.plan_edit_fields(plan, list(self.roles.values()))
 
     def _seats_html(self, seq: int, ended: bool) -> str:
         """Seats differ per viewer (whose buttons, whose composer): rendered here

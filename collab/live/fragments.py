@@ -74,6 +74,13 @@ def plan_board(plan: dict, changes: list[dict] | None = None, oob: bool = False)
         "steps": steps, "version": plan.get("version", 0), "oob": oob, "statuses": plan_mod.STATUSES})
 
 
+def plan_edit_fields(plan: dict, roles: list[dict]) -> str:
+    """The plan editor's fields at this plan's version (for the owner's pages only: others have no editor)."""
+    return render_to_string("live/plan_edit_fields.html", {
+        "plan_steps": plan.get("steps", []), "plan_version": plan.get("version", 0), "roles": roles,
+        "plan_statuses": plan_mod.STATUSES, "oob": True})
+
+
 def turn_start(turn: int, actors: list[str], roles: dict[str, dict], live: bool, texts: dict | None = None) -> str:
     bubbles = "".join(render_to_string("live/streaming.html", {
         "turn": turn, "actor": a, "key": dom_key(a), "role": roles.get(a), "live": live, "text": (texts or {}).get(a, "")})

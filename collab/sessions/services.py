@@ -12,7 +12,7 @@ from collab.engine import plan as plan_mod
 from collab.engine import status
 from collab.engine.protocols import PROTOCOLS
 from collab.engine.registry import UnknownName
-from collab.engine.runner import enqueue
+from collab.engine.runner import continue_or_finish, enqueue
 from collab.engine.topologies import TOPOLOGIES
 from collab.sessions import events as log
 from collab.sessions.models import Membership, Seat, Session
@@ -117,7 +117,7 @@ def session_resume(*, session: Session, user, steps: int = -1) -> Session:
                       extra={"awaiting": awaiting["roles"]})
     else:
         status.change(s, S.RUNNING, actor=author(user), reason="one step" if steps > 0 else "resumed")
-        status.continue_or_finish(s)
+        continue_or_finish(s)
     return s
 
 
@@ -161,16 +161,28 @@ def session_inject(*, session: Session, user, text: str, to_role: str | None = N
 
 
 @transaction.atomic
-def session_edit_plan(*, session: Session, user, steps: list[dict]):
+def session_edit_plan(*, session: Session, user, steps: list[dict], base_version: int | str | None):
+    """Replace the plan's steps. `base_version` is the plan version the editor
+    showed: an edit based on an older one would silently undo the changes made
+    since, so it is refused and nothing is written (an optimistic check)."""
     s = _locked(session)
     require_owner(s, user)
+    state = dict(s.state or {})
+    before = state.get("plan", plan_mod.empty())
+    current = before.get("version", 0)
+    try:
+        based_on = int(base_version)
+    except (TypeError, ValueError):
+        raise Refused("The plan was not changed: the form did not say which plan version it edits; "
+                      "reload the page.") from None
+    if based_on != current:
+        raise Refused(f"The plan was not changed: it is now v{current}, and your edit was based on v{based_on}. "
+                      f"The editor now shows v{current}; make your change again.")
     try:
         clean = plan_mod.clean_steps(steps, s.role_names())
     except ValueError as exc:
         raise Refused(f"The plan was not changed: {exc}.") from None
-    state = dict(s.state or {})
-    before = state.get("plan", plan_mod.empty())
-    new_plan = {"steps": clean, "version": before.get("version", 0) + 1}
+    new_plan = {"steps": clean, "version": current + 1}
     state["plan"] = new_plan
     s.state = state
     s.save(update_fields=["state"])

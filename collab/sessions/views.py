@@ -141,6 +141,7 @@ def session_detail(request, pk):
                    if session.scenario == "design_review" and (session.state or {}).get("protocol", {}).get("proposal")
                    else []),
         "plan_steps": (session.state or {}).get("plan", {}).get("steps", []), "plan_statuses": plan_mod.STATUSES,
+        "plan_version": (session.state or {}).get("plan", {}).get("version", 0),
         "invite_participant": invite_token(session, "participant"), "invite_observer": invite_token(session, "observer"),
     }
     context.update(selectors.seat_view(session, selectors.seats(session.pk), request.user, capacity))
@@ -184,7 +185,8 @@ def session_action(request, pk, action):
                                     to_role=request.POST.get("to_role") or None)
         elif action == "edit_plan":
             services.session_edit_plan(session=session, user=request.user, steps=plan_form_steps(
-                request.POST.getlist("text"), request.POST.getlist("owner"), request.POST.getlist("status")))
+                request.POST.getlist("text"), request.POST.getlist("owner"), request.POST.getlist("status")),
+                base_version=request.POST.get("base_version"))
         elif action == "score":
             scores = {k.removeprefix("score:"): _level(v) for k, v in request.POST.items() if k.startswith("score:")}
             services.session_score(session=session, user=request.user, scores=scores)

@@ -22,7 +22,30 @@
       var box = form.querySelector("textarea");
       if (box) box.value = "";
     }
+    if (form && form.id === "plan-edit-form") form.dataset.sent = "1";
   });
+  // The plan editor always shows the current plan: each new version replaces
+  // its fields. Changes the user had not sent are then gone, so say so.
+  function planDraft(form) { return new URLSearchParams(new FormData(form)).toString(); }
+  var planDraftReplaced = false;
+  document.body.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (!target || target.id !== "plan-edit-fields") return;
+    var form = target.closest("form");
+    planDraftReplaced = planDraftReplaced ||
+      (form.dataset.sent !== "1" && planDraft(form) !== form.dataset.draft);
+  });
+  function syncPlanEditor() {
+    var form = document.getElementById("plan-edit-form");
+    var fields = document.getElementById("plan-edit-fields");
+    if (!form || !fields || fields.dataset.seen) return;
+    fields.dataset.seen = "1";
+    form.dataset.draft = planDraft(form);
+    form.dataset.sent = "";
+    fields.querySelector(".plan-edit-replaced").hidden = !planDraftReplaced;
+    planDraftReplaced = false;
+  }
+  syncPlanEditor();
   // The controls each status offers: CONTROLS of collab/sessions/views.py, in the page.
   var controlsMap = document.getElementById("controls-map");
   var CONTROLS = controlsMap ? JSON.parse(controlsMap.textContent) : {};
@@ -50,6 +73,7 @@
   document.body.addEventListener("htmx:wsAfterMessage", function () {
     syncControls();
     syncComposer();
+    syncPlanEditor();
     var reload = document.getElementById("live-reload");
     if (reload && reload.dataset.reload) window.location.reload();
     var stream = document.getElementById("stream");

@@ -1,22 +1,17 @@
-"""Celery doors over the engine: take ids, call one service."""
+"""The worker's side of the engine: every worker runs the sweeper. The turn's
+task itself is `runner.turn_task`; importing the sweeper registers it."""
 
 import logging
 import threading
 
-from celery import shared_task
 from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import connection
 
-from collab.engine import runner, sweeper
+from collab.engine import sweeper
 
 logger = logging.getLogger(__name__)
 _stop = threading.Event()
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def run_turn(session_id: int, turn_index: int) -> None:
-    runner.run_turn(session_id, turn_index)
 
 
 def _sweep_forever() -> None:
