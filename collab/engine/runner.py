@@ -202,7 +202,8 @@ def request_for(session: Session, role: dict, structured: bool) -> ChatRequest:
         temperature=float(role.get("temperature") if role.get("temperature") is not None else 0.7),
         max_tokens=int(profile.get("max_tokens") or 512),
         base_url=profile.get("base_url") or settings.OPENAI_BASE_URL,
-        api_key_env=profile.get("api_key_env") or "OPENAI_API_KEY",
+        # Passed as the profile has it: the provider alone decides which key goes where.
+        api_key_env=profile.get("api_key_env") or "",
         timeout=float(profile.get("timeout_seconds") or settings.LLM_TIMEOUT_SECONDS),
         json_mode=structured,
     )

@@ -27,7 +27,7 @@ class ChatRequest:
     temperature: float = 0.7
     max_tokens: int = 512
     base_url: str = ""
-    api_key_env: str = "OPENAI_API_KEY"
+    api_key_env: str = ""  # the variable the profile names; empty: no key but the operator's for its server
     timeout: float = 60.0
     # For the scripted provider: the reply it streams, composed by the engine
     # from the role, protocol and scenario (collab.engine.scripted).

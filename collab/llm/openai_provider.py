@@ -63,11 +63,15 @@ _clients: dict[tuple[int, str | None, str], tuple[asyncio.AbstractEventLoop, ope
 
 
 def api_key_for(request: ChatRequest) -> str:
-    """The key a call sends. Only the variable its profile names, and never one of
-    the app's own secrets; the operator's OPENAI_API_KEY is the fallback only for
-    the operator's own server (OPENAI_BASE_URL, or none), so a profile cannot
-    carry that key to a server of its author's choosing."""
-    name = request.api_key_env or ""
+    """The key a request carries: the one place this is decided.
+
+    The operator's OPENAI_API_KEY goes only to the operator's configured server
+    (OPENAI_BASE_URL, or the client's default when none is set). Any other
+    server gets only the variable its profile names (the profile form lets only
+    staff name one for their own server), never one of collab's own settings,
+    and no key at all when the profile names none: an empty name is never
+    read as OPENAI_API_KEY."""
+    name = request.api_key_env
     key = os.environ.get(name, "") if name and name not in RESERVED_ENV else ""
     if not key and request.base_url in ("", settings.OPENAI_BASE_URL):
         key = settings.OPENAI_API_KEY
