@@ -152,6 +152,13 @@ DELTA_FLUSH_SECONDS = env_float("COLLAB_DELTA_FLUSH", 0.075)
 MAX_HUMAN_MESSAGE_CHARS = 8000
 MAX_AGENT_MESSAGE_CHARS = 20000
 
+# Live sockets ----------------------------------------------------------------
+# A socket's presence lives this long unless its consumer renews it (every
+# third of it): a viewer whose daphne process died drops out within a minute.
+PRESENCE_TTL_SECONDS = env_float("COLLAB_PRESENCE_TTL", 40.0)
+# A frame larger than this is answered with an error, not parsed.
+WS_MAX_FRAME_CHARS = 256_000
+
 # Auth, i18n, static ------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},

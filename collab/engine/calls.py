@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from collab import control
+from collab.core.text import storable
 from collab.engine.protocols.base import Output, Turn
 from collab.engine.schema import parse_json_object, validate_json
 from collab.live import bus
@@ -140,12 +141,15 @@ async def _attempt(call: AgentCall, request: ChatRequest, stream: DeltaStream, h
                    outcome: CallOutcome) -> ChatResult | None:
     provider = get_provider("scripted" if request.model == "scripted" else "openai")
     try:
-        result = await provider.stream(request, stream.push, halt.is_set, on_reset=stream.reset)
+        result = await provider.stream(request, lambda text: stream.push(storable(text)), halt.is_set,
+                                       on_reset=stream.reset)
     except LLMUnavailable as exc:
+        exc.cause = storable(exc.cause)
         outcome.results.append((request, None, exc.cause))
         outcome.unavailable = f"{call.actor}'s model call failed: {exc.cause}"
         return None
     await stream.flush()
+    result.text = storable(result.text)  # NUL dropped char by char, so it still equals the deltas sent
     outcome.results.append((request, result, ""))
     return result
 

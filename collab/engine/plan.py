@@ -1,6 +1,8 @@
 """The shared plan: steps with text, owner, status and notes. Every change is
 an event holding the diff; the plan itself is derived state."""
 
+from collab.core.text import storable
+
 STATUSES = ["todo", "doing", "done", "blocked"]
 MAX_STEPS = 30
 
@@ -30,16 +32,16 @@ def clean_steps(raw_steps: object, roles: list[str]) -> list[dict]:
     for i, raw in enumerate(raw_steps, 1):
         if not isinstance(raw, dict):
             raise ValueError(f"step {i} must be an object with text, owner, status, notes")
-        text = str(raw.get("text", "")).strip()
+        text = storable(str(raw.get("text", ""))).strip()
         if not text:
             raise ValueError(f"step {i} has no text")
-        owner = str(raw.get("owner") or "").strip()
+        owner = storable(str(raw.get("owner") or "")).strip()
         if owner and owner not in roles:
             raise ValueError(f"step {i}: owner {owner!r} is not a role ({', '.join(roles)})")
         status = str(raw.get("status") or "todo")
         if status not in STATUSES:
             raise ValueError(f"step {i}: status must be one of {', '.join(STATUSES)}")
-        steps.append({"text": text[:500], "owner": owner, "status": status, "notes": str(raw.get("notes") or "")[:1000]})
+        steps.append({"text": text[:500], "owner": owner, "status": status, "notes": storable(str(raw.get("notes") or ""))[:1000]})
     return steps
 
 

@@ -7,6 +7,8 @@ import json
 import math
 from typing import Any
 
+from collab.core.text import storable_json
+
 
 class SchemaError(ValueError):
     pass
@@ -150,4 +152,4 @@ def parse_json_object(text: str) -> tuple[dict | None, str | None]:
         return None, f"broken JSON: {exc.msg} at position {exc.pos}"
     if not isinstance(data, dict):
         return None, "the JSON is not an object"
-    return data, None
+    return storable_json(data), None  # "\u0000" inside a JSON string decodes to a NUL

@@ -7,6 +7,7 @@ live events whose seq skips ahead (a dropped channel message) are filled
 from the database too.
 """
 
+import asyncio
 import json
 import logging
 
@@ -16,7 +17,7 @@ from django.contrib.auth.models import User
 
 from collab import control
 from collab.engine.plan import plan_form_steps
-from collab.live import bus, fragments, presence
+from collab.live import bus, fragments, frames, presence
 from collab.sessions import permissions, selectors, services
 from collab.sessions.models import Membership, Session
 from collab.sessions.permissions import Refused
@@ -52,14 +53,27 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.group = bus.group_name(self.session_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        names = await presence.join(self.session_id, self.user.username)
-        await bus.send(self.session_id, {"type": "presence.update", "names": names})
+        self.present = await presence.touch(self.session_id, self.user.username, self.channel_name)
+        await bus.send(self.session_id, {"type": "presence.update", "names": self.present})
+        self.heartbeat = asyncio.create_task(self._heartbeat())
 
     async def disconnect(self, code):
+        if getattr(self, "heartbeat", None):
+            self.heartbeat.cancel()
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            names = await presence.leave(self.session_id, self.user.username)
+            names = await presence.leave(self.session_id, self.user.username, self.channel_name)
             await bus.send(self.session_id, {"type": "presence.update", "names": names})
+
+    async def _heartbeat(self) -> None:
+        """Renew this socket's presence; when the renewal shows that a dead
+        socket expired (its process was killed), tell everyone."""
+        while True:
+            await asyncio.sleep(presence.ttl_seconds() / 3)
+            names = await presence.touch(self.session_id, self.user.username, self.channel_name)
+            if names != self.present:
+                self.present = names
+                await bus.send(self.session_id, {"type": "presence.update", "names": names})
 
     @database_sync_to_async
     def _load(self):
@@ -68,26 +82,34 @@ class SessionConsumer(AsyncWebsocketConsumer):
     # --- from the browser -------------------------------------------------------
 
     async def receive(self, text_data=None, bytes_data=None):
+        """Every frame gets its effect or an answer saying why not; none closes the socket."""
         try:
-            data = json.loads(text_data or "{}")
-        except json.JSONDecodeError:
-            return
-        kind = data.get("type") or data.get("action")
-        if kind == "hello":
-            self.my_seat = data.get("seat") or None
-            await self._catch_up(int(data.get("last_seq") or 0))
-            await self._show_turn_in_flight()
-            return
-        try:
-            await self._act(kind, data)
+            frame = frames.parse(text_data, bytes_data)
+            if frame.action == "hello":
+                await self._hello(frame.fields)
+            else:
+                await self._act(frame.action, frame.fields)
+        except frames.BadFrame as exc:
+            await self._answer("error", exc.action, str(exc))
         except Refused as exc:
-            await self.send(text_data=fragments.flash(str(exc)))
-            await self.send(text_data=json.dumps({"type": "refused", "action": kind, "reason": str(exc)}))
-            if kind == "edit_plan" and self.capacity == Membership.Capacity.OWNER:
+            await self._answer("refused", frame.action, str(exc))
+            if frame.action == "edit_plan" and self.capacity == Membership.Capacity.OWNER:
                 await self.send(text_data=await database_sync_to_async(self._plan_fields_now)())
+        except Exception:
+            logger.exception("socket frame failed for session %s", self.session_id)
+            await self._answer("error", None, "Something went wrong on the server; nothing was changed.")
+
+    async def _answer(self, kind: str, action: str | None, reason: str) -> None:
+        await self.send(text_data=fragments.flash(reason))
+        await self.send(text_data=json.dumps({"type": kind, "action": action, "reason": reason}))
+
+    async def _hello(self, fields: dict) -> None:
+        self.my_seat = fields["seat"]
+        await self._catch_up(fields["last_seq"])
+        await self._show_turn_in_flight()
 
     @database_sync_to_async
-    def _act(self, action: str, data: dict) -> None:
+    def _act(self, action: str, fields: dict) -> None:
         user = User.objects.get(pk=self.user.pk)
         session = Session.objects.get(pk=self.session_id)
         if not permissions.can_view(session, user):
@@ -97,19 +119,16 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if action in simple:
             simple[action](session=session, user=user)
         elif action == "inject":
-            services.session_inject(session=session, user=user, text=data.get("text", ""),
-                                    to_role=data.get("to_role") or None)
+            services.session_inject(session=session, user=user, text=fields["text"], to_role=fields["to_role"])
         elif action == "edit_plan":
-            services.session_edit_plan(session=session, user=user, steps=_plan_steps(data),
-                                       base_version=data.get("base_version"))
+            services.session_edit_plan(session=session, user=user, steps=plan_form_steps(
+                fields["text"], fields["owner"], fields["status"]), base_version=fields["base_version"])
         elif action == "take_seat":
-            services.seat_take(session=session, user=user, role=data.get("role", ""))
+            services.seat_take(session=session, user=user, role=fields["role"])
         elif action == "release_seat":
-            services.seat_release(session=session, user=user, role=data.get("role", ""))
+            services.seat_release(session=session, user=user, role=fields["role"])
         elif action == "say":
-            services.seat_message(session=session, user=user, role=data.get("role", ""), text=data.get("text", ""))
-        else:
-            raise Refused(f"Unknown action {action!r}.")
+            services.seat_message(session=session, user=user, role=fields["role"], text=fields["text"])
 
     # --- catch-up ----------------------------------------------------------------
 
@@ -198,6 +217,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=fragments.stats(message["stats"]))
 
     async def presence_update(self, message):
+        self.present = message["names"]
         await self.send(text_data=fragments.presence(message["names"]))
 
 
@@ -222,9 +242,3 @@ def changes_seats(event: dict) -> bool:
         return payload.get("action") in {"seat_taken", "seat_left"}
     return event["kind"] == "state" and payload.get("status") in {Session.Status.FINISHED, Session.Status.FAILED}
 
-
-def _plan_steps(data: dict) -> list[dict]:
-    def as_list(value) -> list:
-        return value if isinstance(value, list) else ([] if value is None else [value])
-
-    return plan_form_steps(as_list(data.get("text")), as_list(data.get("owner")), as_list(data.get("status")))

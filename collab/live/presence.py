@@ -1,19 +1,49 @@
-"""Who is watching a session: a Redis hash of username -> open sockets, and
-one set of the ids of the sessions that someone watches (WATCHING), which
-workers read once a second to decide whether cosmetic broadcasts (token
-deltas, typing, stats) are worth sending."""
+"""Who is watching a session, kept alive by heartbeats so that a socket whose
+process died (SIGKILL, crash, lost network) drops out by itself.
+
+Each open socket is one member `<username>|<channel name>` of a sorted set
+per session, scored with the time it expires; its consumer renews it every
+PRESENCE_TTL_SECONDS / 3. WATCHED is a sorted set of the ids of watched
+sessions scored the same way, which workers read once a second to decide
+whether cosmetic broadcasts (token deltas, typing, stats) are worth sending.
+The scripts read Redis's own clock, so daphne processes on several machines
+agree on what has expired.
+"""
+
+from django.conf import settings
 
 from collab.control import aclient as _client
 
-WATCHING = "collab:watching"
+WATCHED = "collab:watched"
 
-# Leaving drops the session from WATCHING in the same step as its last socket,
-# so a join racing with it on another daphne process is never undone.
+# Renew one socket, drop the expired ones, and return the members left.
+_TOUCH = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local ttl = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('EXPIRE', KEYS[1], math.ceil(ttl * 2))
+redis.call('ZADD', KEYS[2], 'GT', now + ttl, ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+"""
+
+# Leaving drops the session from WATCHED in the same step as its last live
+# socket, so a join racing with it on another daphne process is never undone.
 _LEAVE = """
-local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
-if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
-if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
-return n
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('ZREM', KEYS[2], ARGV[2]) end
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+"""
+
+_ALIVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
 """
 
 
@@ -21,30 +51,40 @@ def key(session_id: int) -> str:
     return f"collab:presence:{session_id}"
 
 
+def ttl_seconds() -> float:
+    return float(settings.PRESENCE_TTL_SECONDS)
+
+
+def _member(username: str, channel_name: str) -> str:
+    return f"{username}|{channel_name}"
+
+
+def _usernames(members) -> list[str]:
+    return sorted({(m.decode() if isinstance(m, bytes) else m).rsplit("|", 1)[0] for m in members})
+
+
 async def watched_ids() -> set[int]:
-    return {int(x) for x in await _client().smembers(WATCHING)}
+    return {int(x) for x in await _client().eval(_ALIVE, 1, WATCHED)}
 
 
-async def _names(session_id: int) -> list[str]:
-    raw = await _client().hgetall(key(session_id))
-    return sorted(k.decode() for k, v in raw.items() if int(v) > 0)
+async def names(session_id: int) -> list[str]:
+    return _usernames(await _client().eval(_ALIVE, 1, key(session_id)))
 
 
-async def join(session_id: int, username: str) -> list[str]:
+async def touch(session_id: int, username: str, channel_name: str) -> list[str]:
+    """Join or renew one socket; the names of everyone whose socket is alive."""
     try:
-        async with _client().pipeline(transaction=True) as pipe:
-            pipe.hincrby(key(session_id), username, 1)
-            pipe.expire(key(session_id), 86400)
-            pipe.sadd(WATCHING, session_id)
-            await pipe.execute()
-        return await _names(session_id)
+        members = await _client().eval(_TOUCH, 2, key(session_id), WATCHED, _member(username, channel_name),
+                                       ttl_seconds(), session_id)
+        return _usernames(members)
     except Exception:
         return [username]
 
 
-async def leave(session_id: int, username: str) -> list[str]:
+async def leave(session_id: int, username: str, channel_name: str) -> list[str]:
     try:
-        await _client().eval(_LEAVE, 2, key(session_id), WATCHING, username, session_id)
-        return await _names(session_id)
+        members = await _client().eval(_LEAVE, 2, key(session_id), WATCHED, _member(username, channel_name),
+                                       session_id)
+        return _usernames(members)
     except Exception:
         return []

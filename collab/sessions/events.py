@@ -8,6 +8,7 @@ client's catch-up from the database.
 
 from django.db import transaction
 
+from collab.core.text import storable, storable_json
 from collab.sessions.models import Event, Session
 
 
@@ -38,8 +39,8 @@ def append_many(session: Session, entries: list[dict], *, save_seq: bool = True)
         raise RuntimeError("events.append must run inside transaction.atomic() with the session locked")
     first = session.last_seq + 1
     events = Event.objects.bulk_create(
-        Event(session=session, seq=first + i, kind=e["kind"], actor=e["actor"], audience=e.get("audience"),
-              payload=e.get("payload") or {}, turn_index=e.get("turn_index"))
+        Event(session=session, seq=first + i, kind=e["kind"], actor=storable(e["actor"]), audience=e.get("audience"),
+              payload=storable_json(e.get("payload") or {}), turn_index=e.get("turn_index"))
         for i, e in enumerate(entries))
     session.last_seq = first + len(entries) - 1
     if save_seq:

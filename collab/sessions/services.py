@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from collab import control
+from collab.core.text import storable
 from collab.engine import plan as plan_mod
 from collab.engine import status
 from collab.engine.protocols import PROTOCOLS
@@ -138,7 +139,7 @@ def session_stop(*, session: Session, user) -> Session:
 
 
 def _check_text(text: str) -> str:
-    text = (text or "").strip()
+    text = storable(text or "").strip()
     if not text:
         raise Refused("The message is empty.")
     if len(text) > settings.MAX_HUMAN_MESSAGE_CHARS:
