@@ -2,6 +2,7 @@
 (issue 10, the pages half): Chromium against daphne and a slow scripted worker.
 Screenshots land in tests/artifacts/screenshots/."""
 
+import json
 import re
 
 import pytest
@@ -12,7 +13,7 @@ from collab.sessions.models import Event, Membership, Session
 
 pytest.register_assert_rewrite("tests.browser")
 
-from tests.browser import expect_status, log_in, stream_events, wait_connected  # noqa: E402
+from tests.browser import SCREENSHOTS, expect_status, log_in, stream_events, wait_connected  # noqa: E402
 from tests.engine_helpers import make_team, wait_until  # noqa: E402
 
 pytest_plugins = ["tests.browser"]
@@ -164,3 +165,81 @@ def test_message_boxes_count_and_refuse_an_over_long_text(page, live_server_url,
     assert Event.objects.get(session=session, actor="user:owner", kind="message").payload["text"] == text
     expect(box).to_have_value("")
     expect(count).to_be_empty()
+
+
+# --- item 11: the New session page ------------------------------------------------------------
+
+
+def page_height(page: Page) -> int:
+    return page.evaluate("document.documentElement.scrollHeight")
+
+
+def test_new_session_page_cards_fields_and_advanced_json(page, live_server_url, owner):
+    base = live_server_url
+    make_team(owner)
+    log_in(page, base, "owner", PASSWORD)
+    page.goto(f"{base}/sessions/new/")
+    height = page_height(page)
+    print(f"\nNew session page height at 1280 px: {height} px")
+    (SCREENSHOTS.parent / "new-session-height.txt").write_text(f"{height}\n")
+    assert height < 3000, height
+    page.shots("new-session")
+    # Only the picked protocol's parameters show; picking a scenario hides the protocols.
+    expect(page.locator("#id_protocol-round_robin-rounds")).to_be_visible()
+    expect(page.locator("#id_protocol-moderator-speeches")).to_be_hidden()
+    page.locator("label.pick-card", has_text="Moderator").click()
+    expect(page.locator("#id_protocol-moderator-speeches")).to_be_visible()
+    expect(page.locator("#id_protocol-round_robin-rounds")).to_be_hidden()
+
+    # A preset card fills in a new team, the scenario and its parameters.
+    page.locator("a.pick-card", has_text="Fishery village").click()
+    page.wait_for_url(re.compile(r"\?preset=fishery_village$"))
+    expect(page.locator("input[name=team][value='preset:fishery_village']")).to_be_checked()
+    expect(page.locator("input[name=scenario][value=fishery]")).to_be_checked()
+    expect(page.locator("#pick-protocol")).to_be_hidden()
+    months = page.locator("#id_scenario-fishery-months")
+    expect(months).to_be_visible()
+    expect(months).to_have_attribute("max", "120")
+
+    # Advanced: the same parameters as valid JSON; an edit there comes back to the fields.
+    page.check("#id_advanced")
+    box = page.locator("#id_scenario_params")
+    expect(box).to_be_visible()
+    params = page.evaluate("JSON.parse(document.getElementById('id_scenario_params').value)")
+    assert params["months"] == 12 and params["reflect"] is True
+    box.fill(json.dumps({**params, "months": 2, "max_utterances": 1, "reflect": False}))
+    page.uncheck("#id_advanced")
+    expect(months).to_have_value("2")
+    expect(page.locator("#id_scenario-fishery-reflect")).not_to_be_checked()
+
+    # Out of range: an inline error on the field, focused; nothing made.
+    months.fill("500")
+    page.get_by_role("button", name="Create and start").click()
+    page.wait_for_load_state()
+    field = page.locator(".field.has-error", has=page.locator("#id_scenario-fishery-months"))
+    expect(field).to_contain_text("less than or equal to 120")
+    expect(page.locator("#id_scenario-fishery-months")).to_be_focused()
+    assert not Session.objects.exists()
+    page.shots("inline-error")
+
+    page.fill("#id_scenario-fishery-months", "2")
+    page.get_by_role("button", name="Save as draft").click()
+    page.wait_for_url(re.compile(r"/sessions/\d+/$"))
+    session = Session.objects.get()
+    assert session.scenario == "fishery" and session.status == "draft"
+    assert session.scenario_params["months"] == 2 and session.scenario_params["reflect"] is False
+    assert session.team.preset == "fishery_village"
+
+
+def test_new_session_page_at_390_px(chromium, live_server_url, owner):
+    make_team(owner)
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    try:
+        phone = context.new_page()
+        log_in(phone, live_server_url, "owner", PASSWORD)
+        phone.goto(f"{live_server_url}/sessions/new/")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # nothing runs off the side
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        phone.screenshot(path=str(SCREENSHOTS / "new_session_390-01-page.png"), full_page=True)
+    finally:
+        context.close()
