@@ -154,7 +154,7 @@ def test_team_from_preset_launch_and_reload_mid_session(page, live_server_url, o
 
     # The launcher, prefilled from the team's preset.
     page.goto(f"{base}/sessions/new/?team={team.pk}")
-    expect(page.locator("#id_protocol")).to_have_value("round_robin")
+    expect(page.locator("input[name=protocol][value=round_robin]")).to_be_checked()
     page.fill("#id_title", "Browser launch")
     page.select_option("#id_provider", "scripted")
     page.fill("#id_max_turns", str(len(roles)))
@@ -343,9 +343,10 @@ def test_fishery_preset_chart_updates_each_month(page, live_server_url, owner):
     log_in(page, base, "owner", PASSWORD)
     team = build_team_from_preset(page, base, owner, "fishery_village")
     page.goto(f"{base}/sessions/new/?team={team.pk}")
-    expect(page.locator("#id_scenario")).to_have_value("fishery")
+    expect(page.locator("input[name=scenario][value=fishery]")).to_be_checked()
     # Short discussions keep the months quick with slow scripted typing.
-    page.fill("#id_scenario_params", '{"max_utterances": 1, "reflect": false}')
+    page.fill("#id_scenario-fishery-max_utterances", "1")
+    page.uncheck("#id_scenario-fishery-reflect")
     page.select_option("#id_provider", "scripted")
     page.get_by_role("button", name="Create and start").click()
     page.wait_for_url(re.compile(r"/sessions/\d+/$"))

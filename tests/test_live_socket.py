@@ -150,6 +150,7 @@ async def test_deltas_are_escaped(session, owner):
     assert (await comm.connect())[0]
     await comm.send_to(text_data=json.dumps({"type": "hello", "last_seq": 0}))
     await receive_all(comm, 0.3)
+    await bus.send(session.pk, {"type": "turn.start", "turn": 0, "actors": ["coder"], "live": True})
     await bus.send(session.pk, {"type": "turn.delta", "turn": 0, "actor": "coder", "text": "<script>alert(1)</script>"})
     frames = await receive_all(comm)
     assert frames and "<script>" not in "".join(frames)

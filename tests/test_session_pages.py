@@ -80,13 +80,15 @@ def test_launcher_starts_a_scenario_session_and_shows_errors_inline(client, owne
     team = team_create_from_preset(preset_key="fishery_village", owner=owner)
     client.force_login(owner)
     page = client.get(f"/sessions/new/?team={team.pk}").content.decode()
-    assert 'value="fishery" selected' in page
-    bad = client.post("/sessions/new/", {"team": team.pk, "scenario": "fishery", "scenario_params": '{"months": ',
+    assert 'name="scenario" value="fishery" checked' in page
+    bad = client.post("/sessions/new/", {"team": team.pk, "scenario": "fishery", "advanced": "on",
+                                         "scenario_params": '{"months": ',
                                          "protocol": "round_robin", "topology": "everyone", "provider": "scripted",
                                          "max_turns": 50, "seed": 0, "brief": "keep me"})
     assert bad.status_code == 200 and "Not valid JSON" in bad.content.decode() and "keep me" in bad.content.decode()
     response = client.post("/sessions/new/", {"team": team.pk, "scenario": "fishery", "scenario_params": '{"months": 2}',
-                                              "strategy": "sustainable", "protocol": "round_robin",
+                                              "advanced": "on", "scenario-fishery-strategy": "sustainable",
+                                              "protocol": "round_robin",
                                               "topology": "everyone", "provider": "scripted", "max_turns": 50,
                                               "seed": 0})
     session = Session.objects.get()

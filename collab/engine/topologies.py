@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from collab.engine.params import Param, role_param
 from collab.engine.registry import Registry
 
 
@@ -14,6 +15,7 @@ class Topology:
     key: str
     title: str
     description: str
+    params_schema: tuple = ()  # collab.engine.params.Param per parameter, for the New session form
 
     def validate_params(self, params: dict, roles: list[str]) -> dict:
         return {}
@@ -77,6 +79,8 @@ class Custom(Topology):
 
 TOPOLOGIES: Registry[Topology] = Registry("topology")
 TOPOLOGIES.register(Everyone("everyone", "Everyone", "Every role hears every message."))
-TOPOLOGIES.register(Star("star", "Star around a hub", "The hub hears everyone; the others hear only the hub."))
+TOPOLOGIES.register(Star("star", "Star around a hub", "The hub hears everyone; the others hear only the hub.",
+                         (role_param("hub", "The role at the centre (empty: the first role)."),)))
 TOPOLOGIES.register(Chain("chain", "Chain", "Each role hears only its neighbours in the team order."))
-TOPOLOGIES.register(Custom("custom", "Custom graph", "A who-hears-whom graph you give."))
+TOPOLOGIES.register(Custom("custom", "Custom graph", "A who-hears-whom graph you give.", (
+    Param("graph", "json", 'Who hears whom: {"listener": ["speakers it hears"]}, by role name.'),)))

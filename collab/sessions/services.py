@@ -60,7 +60,7 @@ def session_create(
     if not 1 <= max_turns <= 1000:
         raise ValueError("max_turns must be from 1 to 1000")
     session = Session.objects.create(
-        owner=owner, team=team, title=title or f"{team.name}: {proto.title}", brief=brief, team_snapshot=snapshot,
+        owner=owner, team=team, title=title or default_title(team), brief=brief, team_snapshot=snapshot,
         protocol=protocol, protocol_params=clean_protocol, topology=topology, topology_params=clean_topology,
         provider=provider, max_turns=max_turns, token_budget=token_budget, cost_budget=cost_budget, seed=seed,
         visibility=visibility,
@@ -73,6 +73,11 @@ def session_create(
     Seat.objects.filter(session=session, role_name__in=human_seats or []).update(
         holder=Seat.Holder.HUMAN, user=owner, taken_at=timezone.now())
     return session
+
+
+def default_title(team: Team) -> str:
+    """The team and when: sessions of one team told apart at a glance."""
+    return f"{team.name} · {timezone.localtime():%-d %b %Y, %H:%M}"
 
 
 def _locked(session: Session) -> Session:

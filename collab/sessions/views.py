@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,13 +9,14 @@ from django.views.decorators.http import require_POST
 
 from collab.engine import plan as plan_mod
 from collab.engine import scenarios
+from collab.engine.params import defaults_of
 from collab.engine.plan import plan_form_steps
 from collab.engine.protocols import PROTOCOLS
 from collab.engine.topologies import TOPOLOGIES
 from collab.live import fragments
-from collab.sessions import permissions, selectors, services
+from collab.sessions import launcher, permissions, selectors, services
 from collab.sessions.events import serialize
-from collab.sessions.forms import SessionForm
+from collab.sessions.forms import SessionForm, protocols
 from collab.sessions.models import Event, Membership, Session
 from collab.sessions.permissions import Refused
 from collab.teams.models import Team
@@ -61,38 +63,54 @@ def demo_start(request):
 
 @login_required
 def session_new(request):
+    team_error = ""
     initial = {}
-    if request.GET.get("team"):
-        initial["team"] = request.GET["team"]
-        team = Team.objects.filter(owner=request.user, pk=request.GET["team"]).first()
-        preset = PRESETS.get(team.preset) if team else None
-        if preset:
-            initial.update(protocol=preset.protocol, protocol_params=preset.protocol_params, topology=preset.topology,
-                           topology_params=preset.topology_params, brief=preset.brief, max_turns=preset.max_turns)
-            if preset.protocol == "scenario":
-                strategies = preset.protocol_params.get("strategies", "")
-                initial.update(scenario=preset.scenario, scenario_params=preset.scenario_params, protocol="round_robin",
-                               protocol_params={}, strategy=strategies if isinstance(strategies, str) else "")
-    form = SessionForm(request.POST or None, user=request.user, initial=initial)
+    preset = PRESETS.get(request.GET.get("preset", ""))
+    team_id = request.GET.get("team", "")
+    if team_id:
+        team = Team.objects.filter(owner=request.user, pk=team_id).first() if team_id.isdigit() else None
+        if team is None:
+            team_error = f"You have no team {team_id[:40]!r}: pick one below."
+        else:
+            initial["team"] = str(team.pk)
+            preset = PRESETS.get(team.preset)
+    if preset:
+        initial.update(launcher.initial_from_preset(preset))
+        if "team" not in initial:
+            own = Team.objects.filter(owner=request.user, preset=preset.key).order_by("-pk").first()
+            initial["team"] = str(own.pk) if own else f"preset:{preset.key}"
+    initial.setdefault("protocol_params", defaults_of(PROTOCOLS.get("round_robin")))
+    presets = list(PRESETS.values())
+    form = SessionForm(request.POST or None, user=request.user, presets=presets, initial=initial)
+    if "team" not in initial and form.teams:
+        form.initial["team"] = str(form.teams[0].pk)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            session = services.session_create(
-                owner=request.user, team=data["team"], title=data["title"], brief=data["brief"],
-                protocol=data["protocol"], protocol_params=data["protocol_params"], topology=data["topology"],
-                topology_params=data["topology_params"], provider=data["provider"], max_turns=data["max_turns"],
-                token_budget=data["token_budget"], seed=data["seed"], human_seats=data["human_seats"],
-                seat_timeout=data["seat_timeout"])
+            with transaction.atomic():  # a team made from a preset goes if the session cannot be made
+                session = services.session_create(
+                    owner=request.user, team=launcher.team_for(request.user, data["team"]), title=data["title"],
+                    brief=data["brief"], protocol=data["protocol"], protocol_params=data["protocol_params"],
+                    topology=data["topology"], topology_params=data["topology_params"], provider=data["provider"],
+                    max_turns=data["max_turns"], token_budget=data["token_budget"], seed=data["seed"],
+                    human_seats=data["human_seats"], seat_timeout=data["seat_timeout"])
         except ValueError as exc:
-            form.add_error(None, str(exc))
+            form.add_plugin_error(str(exc))
         else:
             if "start" in request.POST:
                 services.session_start(session=session, user=request.user)
             return redirect("session_detail", session.pk)
-    teams = Team.objects.filter(owner=request.user).prefetch_related("roles__model_profile")
+    chosen_preset = (form["team"].value() or "").removeprefix("preset:") if str(
+        form["team"].value() or "").startswith("preset:") else ""
     return render(request, "sessions/session_new.html", {
-        "form": form, "teams": teams, "protocols": [p for p in PROTOCOLS.all() if p.key != "scenario"],
-        "topologies": TOPOLOGIES.all(), "scenarios": scenarios.all_scenarios()})
+        "form": form, "team_error": team_error, "presets": presets, "preset": preset,
+        "team_cards": launcher.team_cards(form.teams, PRESETS.get(chosen_preset)),
+        "protocol_cards": launcher.cards("protocol", form, [(p.key, p.title, p.description) for p in protocols()]),
+        "scenario_cards": launcher.cards("scenario", form, [("", "None", "A free collaboration: the protocol "
+                                                             "decides who speaks.")]
+                                         + [(sc.key, sc.title, sc.summary) for sc in scenarios.all_scenarios()]),
+        "topology_cards": launcher.cards("topology", form, [(t.key, t.title, t.description) for t in TOPOLOGIES.all()]),
+    })
 
 
 def _session_for(request, pk) -> tuple[Session, str]:

@@ -13,14 +13,54 @@
     }));
   });
   document.body.addEventListener("htmx:wsConfigSend", function (evt) {
+    if (overLimit(evt.detail.elt)) { evt.preventDefault(); return; }  // the counter says why
     // Forms also post over HTTP without the socket; over the socket the CSRF token is not needed.
     delete evt.detail.parameters.csrfmiddlewaretoken;
+  });
+  // Stop ends the session for good: ask first. Capturing, so a "no" stops the
+  // submit before the ws extension (or a plain post) sees it.
+  document.addEventListener("submit", function (evt) {
+    var stop = evt.target.querySelector && evt.target.querySelector("[data-action=stop]");
+    if (stop && !window.confirm("Stop this session for everyone? It cannot be resumed.")) {
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+    }
+  }, true);
+  // Message boxes count their characters against the server's limit and say
+  // before sending that a text is too long: nothing is cut silently.
+  var numbers = new Intl.NumberFormat("en");
+  function countChars(box) {
+    var limit = parseInt(box.dataset.limit, 10);
+    var counter = document.getElementById(box.id + "-count");
+    var n = box.value.length, over = n > limit;
+    box.setCustomValidity(over ? "At most " + numbers.format(limit) + " characters." : "");
+    box.classList.toggle("is-over", over);
+    if (counter) {
+      counter.classList.toggle("over", over);
+      counter.textContent = over
+        ? numbers.format(n) + " / " + numbers.format(limit) + " characters: " + numbers.format(n - limit) +
+          " too many. Shorten it to send; nothing is cut."
+        : (n > limit * 0.8 ? numbers.format(n) + " / " + numbers.format(limit) + " characters" : "");
+    }
+    var form = box.form, button = form && form.querySelector("button[type=submit]");
+    if (button) button.disabled = over;
+    return over;
+  }
+  function overLimit(form) {
+    var over = false;
+    if (form && form.querySelectorAll) {
+      form.querySelectorAll("textarea[data-limit]").forEach(function (box) { over = countChars(box) || over; });
+    }
+    return over;
+  }
+  document.body.addEventListener("input", function (evt) {
+    if (evt.target.matches && evt.target.matches("textarea[data-limit]")) countChars(evt.target);
   });
   document.body.addEventListener("htmx:wsAfterSend", function (evt) {
     var form = evt.detail.elt;
     if (form && form.querySelector) {
       var box = form.querySelector("textarea");
-      if (box) box.value = "";
+      if (box) { box.value = ""; if (box.dataset.limit) countChars(box); }
     }
     if (form && form.id === "plan-edit-form") form.dataset.sent = "1";
   });

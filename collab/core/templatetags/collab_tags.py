@@ -6,8 +6,9 @@ Filters
     ``role_color``  hex colour -> ``#rrggbb`` (validated, with fallback)
     ``initials``    "Product Manager" -> "PM", "critic" -> "CR"
 
-Simple tag
+Simple tags
     ``{% role_style role.color %}``  same output as the filter, for use inside style="".
+    ``{% max_message_chars %}``      the longest message a person may send.
 """
 
 from __future__ import annotations
@@ -74,3 +75,11 @@ def initials(value, max_letters: int = 2) -> str:
     else:
         letters = [next(ch for ch in w if ch.isalnum()) for w in words[:limit]]
     return "".join(letters).upper() or "?"
+
+
+@register.simple_tag(name="max_message_chars")
+def max_message_chars() -> int:
+    """The longest message a person may send (settings.MAX_HUMAN_MESSAGE_CHARS), for the composers' counters."""
+    from django.conf import settings
+
+    return settings.MAX_HUMAN_MESSAGE_CHARS

@@ -68,6 +68,7 @@ class Protocol:
     title = ""
     description = ""
     default_params: dict = {}
+    params_schema: tuple = ()  # collab.engine.params.Param per parameter, for the New session form
     ended_by = "protocol"
 
     def validate_params(self, params: dict, roles: list[str]) -> dict:

@@ -1,5 +1,6 @@
 from collections import Counter
 
+from collab.engine.params import Param, count
 from collab.engine.protocols.base import Ctx, EventSpec, Protocol, Turn, enum_schema, positive_int
 
 
@@ -11,6 +12,10 @@ class DebateVote(Protocol):
     title = "Debate and vote"
     description = "Rounds of argument in which every role speaks, then a majority vote."
     default_params = {"rounds": 2, "options": ["yes", "no"]}
+    params_schema = (
+        count("rounds", "Rounds of argument; every role speaks once a round."),
+        Param("options", "list", "What the team votes on, comma-separated (at least two).", "Vote options"),
+    )
 
     def validate_params(self, params, roles):
         merged = super().validate_params(params, roles)

@@ -1,3 +1,4 @@
+from collab.engine.params import count, role_param
 from collab.engine.protocols.base import Ctx, EventSpec, Protocol, Turn, enum_schema, positive_int
 from collab.engine.protocols.phases import VERDICT_SCHEMA
 
@@ -17,6 +18,13 @@ class Moderator(Protocol):
     title = "Moderator"
     description = "A lead agent picks who speaks next each turn; optionally a critic must approve before the end."
     default_params = {"moderator": "", "speeches": 6, "veto_role": "", "max_vetoes": 2, "rework_speeches": 3}
+    params_schema = (
+        role_param("moderator", "The role that picks who speaks next (empty: the first role)."),
+        count("speeches", "How many speeches the moderator hands out."),
+        role_param("veto_role", "A critic who must approve before the end (empty: none).", "Veto role"),
+        count("max_vetoes", "Most vetoes before the work is handed in anyway.", 0, 20),
+        count("rework_speeches", "Speeches after each veto to rework the result."),
+    )
 
     def validate_params(self, params, roles):
         merged = super().validate_params(params, roles)

@@ -1,3 +1,4 @@
+from collab.engine.params import Param
 from collab.engine.protocols.base import Ctx, EventSpec, Protocol, Turn, positive_int
 
 VERDICT_SCHEMA = {
@@ -19,6 +20,8 @@ class Phases(Protocol):
     title = "Waterfall phases"
     description = "Named phases, each with participants and a goal; a reviewing phase can send work back."
     default_params = {"phases": []}
+    params_schema = (Param("phases", "json", 'A list of {"name", "participants": [roles], "goal", "turns"}; '
+                                              "empty: one phase per role, in team order."),)
 
     def validate_params(self, params, roles):
         phases = (params or {}).get("phases") or [

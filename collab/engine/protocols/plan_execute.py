@@ -1,4 +1,5 @@
 from collab.engine import plan as plan_mod
+from collab.engine.params import count
 from collab.engine.protocols.base import Ctx, EventSpec, Protocol, Turn, positive_int
 
 DRAFT_SCHEMA = {
@@ -30,6 +31,11 @@ class PlanExecute(Protocol):
     title = "Meta-plan, then adaptive execution"
     description = "Draft a shared plan together, then execute it step by step and re-plan when needed."
     default_params = {"plan_turns": 2, "max_revisions": 2, "max_execute_turns": 12}
+    params_schema = (
+        count("plan_turns", "Turns spent drafting the shared plan before anyone executes."),
+        count("max_revisions", "Most times the team may re-plan during execution.", 0, 50),
+        count("max_execute_turns", "Most turns of execution.", label="Max execution turns"),
+    )
 
     def validate_params(self, params, roles):
         merged = super().validate_params(params, roles)

@@ -1,3 +1,4 @@
+from collab.engine.params import count
 from collab.engine.protocols.base import Ctx, EventSpec, Protocol, Turn, positive_int
 
 
@@ -10,6 +11,7 @@ class Relay(Protocol):
     title = "Relay"
     description = "The strongest role leads for N turns, then hands the lead to the next."
     default_params = {"lead_turns": 2}
+    params_schema = (count("lead_turns", "Turns each lead speaks before handing over.", label="Turns per lead"),)
 
     def validate_params(self, params, roles):
         return {"lead_turns": positive_int(super().validate_params(params, roles), "lead_turns")}

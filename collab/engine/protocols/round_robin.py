@@ -1,3 +1,4 @@
+from collab.engine.params import count
 from collab.engine.protocols.base import Ctx, Protocol, Turn, positive_int
 
 
@@ -6,6 +7,7 @@ class RoundRobin(Protocol):
     title = "Round robin"
     description = "Roles speak in a fixed order, for a number of rounds."
     default_params = {"rounds": 3}
+    params_schema = (count("rounds", "How many times each role speaks, in team order."),)
 
     def validate_params(self, params, roles):
         merged = super().validate_params(params, roles)

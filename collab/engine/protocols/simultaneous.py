@@ -1,3 +1,4 @@
+from collab.engine.params import count
 from collab.engine.protocols.base import Ctx, Protocol, Turn, positive_int
 
 
@@ -8,6 +9,7 @@ class Simultaneous(Protocol):
     title = "Simultaneous rounds"
     description = "Every role acts at once each round, like moves in a game round."
     default_params = {"rounds": 3}
+    params_schema = (count("rounds", "How many rounds in which every role acts at once."),)
 
     def validate_params(self, params, roles):
         return {"rounds": positive_int(super().validate_params(params, roles), "rounds")}

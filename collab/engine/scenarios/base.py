@@ -113,9 +113,11 @@ class Scenario:
 
     key: str = ""
     title: str = ""
+    summary: str = ""  # one line for the New session page
     paper: str = ""
     default_params: dict = {}
     param_help: dict[str, str] = {}
+    params_schema: tuple = ()  # collab.engine.params.Param per parameter; help falls back to param_help
     default_roles: list[dict] = []
     strategies: list[str] = []
     min_roles: int = 1

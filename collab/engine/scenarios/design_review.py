@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+from collab.engine.params import Param, count, role_param
+
 from .base import Scenario, clone, mean, passes_in_a_row, register, talk_transcript
 
 LEVELS = ["Missing", "Developing", "Proficient", "Exemplary"]
@@ -63,6 +65,7 @@ class DesignReview(Scenario):
 
     key = "design_review"
     title = "Senior design proposal review"
+    summary = "A senior-design panel discusses a brief; the manager writes a proposal scored on a rubric."
     paper = "Harnessing Multi-Agent LLMs for Complex Engineering Problem-Solving: A Framework for Senior Design Projects"
     default_params = {
         "brief": DEFAULT_BRIEF,
@@ -79,6 +82,13 @@ class DesignReview(Scenario):
         "judge_role": "A role that scores the proposal against the rubric instead of discussing "
                       "(empty: scoring is left to the instructor).",
     }
+    params_schema = (
+        Param("brief", "longtext", label="Design brief"),
+        Param("rubric", "json"),
+        count("talk_rounds", "", 0, 20),
+        role_param("manager_role", ""),
+        role_param("judge_role", ""),
+    )
     default_roles = [
         {"name": "Project Manager",
          "persona": "Coordinates the team, keeps scope, schedule and budget realistic, and writes the proposal.",

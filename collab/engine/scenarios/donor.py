@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+from collab.engine.params import Param, count
+
 from .base import Scenario, mean, register
 
 
@@ -42,6 +44,7 @@ class DonorGame(Scenario):
 
     key = "donor"
     title = "Donor game"
+    summary = "Agents donate to each other over generations; reputation travels, the poorest are replaced."
     paper = "Cultural Evolution of Cooperation among LLM Agents (Vallinder & Hughes, 2024)"
     default_params = {
         "generations": 3,
@@ -63,6 +66,16 @@ class DonorGame(Scenario):
         "trace_length": "How many of the recipient's past donor actions the donor sees.",
         "strategy_phase": "Agents write a strategy before their first generation (newcomers see survivors').",
     }
+    params_schema = (
+        count("generations", "", 1, 50),
+        count("rounds_per_generation", "", 1, 200),
+        Param("initial_resources", "float", min=0.01, max=1e9, step=0.01),
+        Param("multiplier", "float", min=0.0, max=100.0, step=0.1),
+        Param("punishment", "bool"),
+        Param("punish_multiplier", "float", min=0.0, max=100.0, step=0.1),
+        count("trace_length", "", 0, 50),
+        Param("strategy_phase", "bool"),
+    )
     default_roles = [
         {"name": f"Agent {i}", "persona": "A player in a society of donors and recipients.",
          "goals": "Have as many resources as possible at the end of each generation."}

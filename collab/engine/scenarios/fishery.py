@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+from collab.engine.params import Param, count
+
 from .base import Scenario, mean, passes_in_a_row, register, talk_transcript
 
 
@@ -52,6 +54,7 @@ class Fishery(Scenario):
 
     key = "fishery"
     title = "Fishery commons"
+    summary = "Fishers share a lake that refills each month: take too much and it collapses."
     paper = "Cooperate or Collapse: Emergence of Sustainable Cooperation in a Society of LLM Agents (GovSim)"
     default_params = {
         "months": 12,
@@ -69,6 +72,14 @@ class Fishery(Scenario):
         "collapse_threshold": "The lake collapses when fewer tons than this remain after a harvest.",
         "reflect": "Whether fishers write a private reflection after each discussion.",
     }
+    params_schema = (
+        count("months", "", 1, 120),
+        count("initial_stock", "", 0, 100_000),
+        count("capacity", "", 1, 100_000),
+        count("max_utterances", "", 0, 200),
+        count("collapse_threshold", "", 0, 100_000),
+        Param("reflect", "bool"),
+    )
     default_roles = [
         {"name": name, "persona": f"{name}, a fisher who lives off this lake",
          "goals": "Earn a living from fishing over the long run."}

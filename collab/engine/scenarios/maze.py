@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from collections import deque
 
+from collab.engine.params import Param, count
+
 from .base import Scenario, register
 
 MOVES = {"N": (-1, 0), "S": (1, 0), "E": (0, 1), "W": (0, -1)}
@@ -76,6 +78,7 @@ class Maze(Scenario):
 
     key = "maze"
     title = "Collaborative maze"
+    summary = "Two agents with split views of a grid steer one token to the goal together."
     paper = "The Collaboration Gap (split-view collaborative maze; relay from the stronger agent)"
     default_params = {
         "mode": "pair",
@@ -97,6 +100,16 @@ class Maze(Scenario):
         "max_path": "Longest allowed optimal path length (steps).",
         "talk_per_turn": "Free-text utterances before each turn (0: only the optional message in each move).",
     }
+    params_schema = (
+        Param("mode", "choice", choices=("pair", "solo")),
+        Param("relay", "bool"),
+        count("max_moves", "", 1, 500),
+        count("size", "", 3, 12),
+        Param("wall_ratio", "float", min=0.0, max=0.6, step=0.05),
+        count("min_path", "", 1, 144),
+        count("max_path", "", 1, 144),
+        count("talk_per_turn", "", 0, 20),
+    )
     default_roles = [
         {"name": "Navigator A", "persona": "Sees the west half of the maze.",
          "goals": "Reach the goal together in as few moves as possible."},

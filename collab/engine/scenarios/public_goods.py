@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+from collab.engine.params import Param, count
+
 from .base import Scenario, mean, register
 
 
@@ -27,6 +29,7 @@ class PublicGoods(Scenario):
 
     key = "public_goods"
     title = "Public goods game"
+    summary = "Each round everyone pays into a pot that is multiplied and shared: cooperate or free ride."
     paper = "Everyone Contributes! Incentivizing Strategic Cooperation in Multi-LLM Systems via Sequential Public Goods Games (MAC-SPGG)"
     default_params = {
         "endowment": 10.0,
@@ -44,6 +47,14 @@ class PublicGoods(Scenario):
         "free_ride_fraction": "A contribution at or below this share of the endowment counts as free riding.",
         "shuffle_order": "In sequential mode, shuffle the order of play each round (seeded).",
     }
+    params_schema = (
+        Param("endowment", "float", min=0.01, max=1e9, step=0.01),
+        Param("multiplier", "float", min=0.0, max=1000.0, step=0.1),
+        count("rounds", "", 1, 200),
+        Param("mode", "choice", choices=("sequential", "simultaneous")),
+        Param("free_ride_fraction", "float", min=0.0, max=1.0, step=0.05),
+        Param("shuffle_order", "bool"),
+    )
     default_roles = [
         {"name": f"Player {i}", "persona": "A member of a group sharing a common project.",
          "goals": "End with as many units as possible."}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+from collab.engine.params import Param, count, role_param
+
 from .base import Scenario, mean, passes_in_a_row, register, talk_transcript
 
 # Ten-item subsets of the classic exercises, expert order first, with the
@@ -102,6 +104,7 @@ class Ranking(Scenario):
 
     key = "ranking"
     title = "Expert in the team: survival ranking"
+    summary = "The team ranks survival items together; one member privately knows the expert ranking."
     paper = "Multi-Agent Teams Hold Experts Back (hidden-profile ranking with one expert; synergy gap)"
     default_params = {
         "task": "moon",
@@ -117,6 +120,13 @@ class Ranking(Scenario):
         "reporter_role": "The role that submits the team ranking (empty: the first role).",
         "expert_known": "Whether the team is told who the expert is.",
     }
+    params_schema = (
+        Param("task", "choice", choices=("moon", "desert")),
+        count("discussion_rounds", "", 0, 20),
+        role_param("expert_role", ""),
+        role_param("reporter_role", ""),
+        Param("expert_known", "bool"),
+    )
     default_roles = [
         {"name": "Reporter", "persona": "A team member who writes down the team's answer.",
          "goals": "Get the team ranking as close to the truth as possible."},
