@@ -65,7 +65,7 @@ async def test_streams_deltas_and_uses_server_usage(server):
     assert result.text == "".join(c.deltas) == REPLY
     assert not result.usage_estimated
     assert result.completion_tokens == count_tokens(REPLY)
-    assert result.prompt_tokens == estimate_prompt_tokens(make_request(server).messages) + 7
+    assert result.prompt_tokens == sum(count_tokens(m["content"]) + 4 for m in make_request(server).messages)
     assert result.attempts == 1 and not result.interrupted
     assert result.model == "test-model"
     assert result.first_token_ms is not None and result.first_token_ms <= result.latency_ms

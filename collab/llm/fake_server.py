@@ -12,8 +12,25 @@ request, from `[[fake:key=value]]` directives in the last user/system message:
 
 Injected failures, from `config.failures` (one consumed per request) or the
 `error` directive: "429", "500", "503" (any status code works), "timeout"
-(never answer), "malformed" (a broken SSE chunk mid-stream, then close) and
-"drop" (close the connection mid-stream).
+(never answer), "malformed" (a broken SSE chunk mid-stream, then close),
+"drop" (close the connection mid-stream), "no_finish" (the reply, then
+`[DONE]` with no finish reason), "no_done" (the reply and its finish reason,
+then the body ends without `[DONE]`) and "empty" (200 and an empty stream).
+
+Quirks of real servers, from the config:
+- `send_usage=False`: no usage chunk (many local servers);
+- `context_window=N`: a prompt of more than N tokens gets 200 and an empty
+  stream, as llama.cpp's server answers an overflow;
+- `enforce_max_tokens=True`: a reply is cut at the request's max_tokens
+  with finish reason "length";
+- `response_formats`: the `response_format` types accepted; another gets a
+  400, as from a server that does not know `json_schema`;
+- `slots=N` (with `interrupt=True`): N requests generate at a time; one
+  more interrupts the oldest stream, which ends with `[DONE]` and no finish
+  reason (llama.cpp's `interrupt_requests`), or waits without `interrupt`;
+- `follow_schema=True`: a request that carries a JSON schema (in
+  `response_format`, or after "schema:" in its last message) is answered
+  with the smallest object that fits it, as a model that follows it would.
 
     python -m collab.llm.fake_server --port 8765 --latency 1.0
 """
@@ -28,8 +45,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-from collab.llm.base import estimate_prompt_tokens
 
 HOST = "127.0.0.1"
 _DIRECTIVE = re.compile(r"\[\[fake:([a-z_]+)=(.*?)\]\]", re.DOTALL)
@@ -51,6 +66,12 @@ class FakeServerConfig:
     retry_after: float = 0.0  # Retry-After header sent with 429s
     hang_seconds: float = 3600.0  # how long "timeout" keeps a request waiting
     model: str = "fake-model"  # listed by /v1/models, used when a request names none
+    context_window: int = 0  # > 0: longer prompts get 200 and an empty stream
+    enforce_max_tokens: bool = False  # cut replies at max_tokens, finish reason "length"
+    response_formats: tuple[str, ...] = ("json_schema", "json_object", "text")  # others get a 400
+    slots: int = 0  # > 0: requests generating at once; see `interrupt`
+    interrupt: bool = False  # a request beyond the slots cuts the oldest stream short (else it waits)
+    follow_schema: bool = False  # answer a request's JSON schema with an object that fits it
 
 
 @dataclass
@@ -65,6 +86,7 @@ class _Plan:
     retry_after: float
     failure: str | None
     reply: str
+    finish: str = "stop"
 
 
 class _HTTPError(Exception):
@@ -100,12 +122,18 @@ class FakeOpenAIServer:
         self.port = port
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._generating: list[asyncio.Event] = []  # one per stream in flight, oldest first: set = cut short
+        self._slot_freed: asyncio.Condition | None = None
+        self.interrupted = 0  # streams cut short by a newer request
+        self.most_concurrent = 0  # the most chat requests in flight at once
+        self._in_flight = 0
 
     @property
     def base_url(self) -> str:
         return f"http://{HOST}:{self.port}/v1"
 
     async def start(self) -> "FakeOpenAIServer":
+        self._slot_freed = asyncio.Condition()
         self._server = await asyncio.start_server(self._connection, HOST, self.port, backlog=2048,
                                                   limit=1 << 20)
         self.port = self._server.sockets[0].getsockname()[1]
@@ -176,7 +204,12 @@ class FakeOpenAIServer:
                 return keep_alive
             self.requests.append(payload)
             self.authorizations.append(headers.get("authorization", ""))
-            return await self._chat(writer, payload, keep_alive)
+            self._in_flight += 1
+            self.most_concurrent = max(self.most_concurrent, self._in_flight)
+            try:
+                return await self._chat(writer, payload, keep_alive)
+            finally:
+                self._in_flight -= 1
         else:
             await self._send_error(writer, 404, f"no route for {method} {path}", keep_alive)
         return keep_alive
@@ -230,9 +263,16 @@ class FakeOpenAIServer:
             reply = c.replies.pop(0)
         else:
             reply = c.reply
+        schema = request_schema(payload, text) if c.follow_schema and "reply" not in directives else None
+        if schema is not None:
+            reply = json.dumps(instance_of(schema))
         if reply is None:
             model = payload.get("model") or c.model
             reply = f"Reply from {model} to: {_DIRECTIVE.sub('', text).strip()[:60]}"
+        finish = "stop"
+        max_tokens = payload.get("max_tokens") or payload.get("max_completion_tokens")
+        if c.enforce_max_tokens and isinstance(max_tokens, int) and count_tokens(reply) > max_tokens:
+            reply, finish = _first_tokens(reply, max_tokens), "length"
 
         return _Plan(
             latency=float(directives.get("latency", c.latency)),
@@ -243,6 +283,7 @@ class FakeOpenAIServer:
             retry_after=float(directives.get("retry_after", c.retry_after)),
             failure=failure,
             reply=reply,
+            finish=finish,
         )
 
     async def _chat(self, writer: asyncio.StreamWriter, payload: dict, keep_alive: bool) -> bool:
@@ -258,11 +299,21 @@ class FakeOpenAIServer:
             await self._send_error(writer, status, f"fake error {status}", keep_alive, extra)
             return keep_alive
 
+        refused = self._refused_format(payload)
+        if refused:
+            await self._send_error(writer, 400, refused, keep_alive)
+            return keep_alive
         model = payload.get("model") or self.config.model
         usage = _usage(payload, plan.reply)
+        if self.config.context_window and usage["prompt_tokens"] > self.config.context_window:
+            plan.failure = "empty"  # llama.cpp's answer to an overflow: 200, then nothing
         if not payload.get("stream"):
             if plan.failure == "drop":
                 return False
+            if plan.failure == "empty":
+                writer.write(self._head(200, {"Content-Type": "application/json", "Content-Length": 0}))
+                await writer.drain()
+                return keep_alive
             if plan.failure == "malformed":
                 writer.write(self._head(200, {"Content-Type": "application/json", "Content-Length": 10}))
                 writer.write(b'{"id": "br')
@@ -270,12 +321,48 @@ class FakeOpenAIServer:
                 return False
             await self._send_json(writer, 200, _completion(model, plan.reply, usage), keep_alive)
             return keep_alive
-        return await self._stream(writer, payload, plan, model, usage, keep_alive)
+        cut_short = await self._take_slot()
+        try:
+            return await self._stream(writer, payload, plan, model, usage, keep_alive, cut_short)
+        finally:
+            await self._free_slot(cut_short)
 
-    async def _stream(self, writer, payload: dict, plan: _Plan, model: str, usage: dict, keep_alive: bool):
+    def _refused_format(self, payload: dict) -> str | None:
+        response_format = payload.get("response_format")
+        kind = response_format.get("type") if isinstance(response_format, dict) else None
+        if kind is None or kind in self.config.response_formats:
+            return None
+        return f"response_format type '{kind}' is not supported"
+
+    async def _take_slot(self) -> asyncio.Event:
+        """Wait for a free generation slot, or with `interrupt` take the oldest one's."""
+        cut_short = asyncio.Event()
+        slots = self.config.slots
+        async with self._slot_freed:
+            if slots > 0 and self.config.interrupt:
+                for victim in self._generating[:max(0, len(self._generating) - slots + 1)]:
+                    victim.set()
+                    self.interrupted += 1
+            elif slots > 0:
+                await self._slot_freed.wait_for(lambda: len(self._generating) < slots)
+            self._generating.append(cut_short)
+        return cut_short
+
+    async def _free_slot(self, cut_short: asyncio.Event) -> None:
+        async with self._slot_freed:
+            if cut_short in self._generating:
+                self._generating.remove(cut_short)
+            self._slot_freed.notify_all()
+
+    async def _stream(self, writer, payload: dict, plan: _Plan, model: str, usage: dict, keep_alive: bool,
+                      cut_short: asyncio.Event):
         writer.write(self._head(200, {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                       "Transfer-Encoding": "chunked",
                                       "Connection": "keep-alive" if keep_alive else "close"}))
+        if plan.failure == "empty":
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+            return keep_alive
         chunks = split_chunks(plan.reply, plan.chunk_size, plan.chunk_by)
         # Failing streams break off halfway (after at least one chunk).
         cut = max(1, len(chunks) // 2) if plan.failure in ("malformed", "drop") else None
@@ -299,18 +386,85 @@ class FakeOpenAIServer:
             if i and plan.chunk_delay > 0:
                 await writer.drain()
                 await asyncio.sleep(plan.chunk_delay)
+            if cut_short.is_set():  # interrupted by a newer request: [DONE] without a finish reason
+                writer.write(event("[DONE]") + b"0\r\n\r\n")
+                await writer.drain()
+                return keep_alive
             writer.write(event(choice({"content": chunk})))
-        writer.write(event(choice({}, "stop")))
+        if plan.failure != "no_finish":
+            writer.write(event(choice({}, plan.finish)))
         include_usage = (payload.get("stream_options") or {}).get("include_usage")
         if include_usage and plan.send_usage:
             writer.write(event({**base, "choices": [], "usage": usage}))
-        writer.write(event("[DONE]") + b"0\r\n\r\n")
+        writer.write((b"" if plan.failure == "no_done" else event("[DONE]")) + b"0\r\n\r\n")
         await writer.drain()
         return keep_alive
 
 
+def _first_tokens(text: str, count: int) -> str:
+    """The start of `text` up to `count` of the fake server's tokens."""
+    matches = list(re.finditer(r"\w+|[^\w\s]", text))
+    return text[:matches[count - 1].end()] if count > 0 and len(matches) >= count else text[:0]
+
+
+_SCHEMA_IN_TEXT = re.compile(r"schema:\s*(\{.*\})", re.DOTALL)
+
+
+def request_schema(payload: dict, last_text: str) -> dict | None:
+    """The JSON schema a request asks its reply to fit, if it carries one."""
+    response_format = payload.get("response_format")
+    if isinstance(response_format, dict):
+        wrapped = response_format.get("json_schema")
+        if isinstance(wrapped, dict) and isinstance(wrapped.get("schema"), dict):
+            return wrapped["schema"]
+        if isinstance(response_format.get("schema"), dict):  # llama.cpp: json_object with a schema
+            return response_format["schema"]
+    found = _SCHEMA_IN_TEXT.search(_DIRECTIVE.sub("", last_text))
+    if found:
+        with contextlib.suppress(ValueError):
+            schema = json.loads(found.group(1))
+            if isinstance(schema, dict) and ("properties" in schema or "type" in schema):
+                return schema
+    return None
+
+
+def instance_of(schema: dict):
+    """The smallest value that fits `schema` (the subset collab's schemas use)."""
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for combinator in ("anyOf", "oneOf", "allOf"):
+        if schema.get(combinator):
+            return instance_of(schema[combinator][0])
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        properties = schema.get("properties") or {}
+        names = schema.get("required") or list(properties)
+        return {name: instance_of(properties.get(name) or {"type": "string"}) for name in names}
+    if kind == "array":
+        items = schema.get("items") or {"type": "string"}
+        count = int(schema.get("minItems", 0))
+        if items.get("enum") and schema.get("uniqueItems"):
+            return list(items["enum"][:count])
+        return [instance_of(items) for _ in range(count)]
+    if kind in ("integer", "number"):
+        value = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1 if "exclusiveMinimum" in schema else 0)
+        if "maximum" in schema:
+            value = min(value, schema["maximum"])
+        return int(value) if kind == "integer" else value
+    if kind == "string":
+        return "ok" * max(1, (int(schema.get("minLength", 0)) + 1) // 2)
+    if kind == "boolean":
+        return False
+    return None
+
+
 def _usage(payload: dict, reply: str) -> dict:
-    prompt = estimate_prompt_tokens(payload.get("messages") or []) + 7  # distinct from the client's estimate
+    # The server's own count (words and punctuation, 4 a message), unlike the client's estimate.
+    prompt = sum(count_tokens(message_text(m)) + 4 for m in payload.get("messages") or [])
     completion = count_tokens(reply)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
