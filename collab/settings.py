@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "collab.teams",
     "collab.sessions",
     "collab.live",
+    "collab.research",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +152,9 @@ SCRIPTED_TOKENS_PER_SECOND = env_float("COLLAB_SCRIPTED_TPS", 50.0)
 DELTA_FLUSH_SECONDS = env_float("COLLAB_DELTA_FLUSH", 0.075)
 MAX_HUMAN_MESSAGE_CHARS = 8000
 MAX_AGENT_MESSAGE_CHARS = 20000
+# Transcript imports are validated whole in memory before anything is written.
+COLLAB_IMPORT_MAX_BYTES = env_int("COLLAB_IMPORT_MAX_MB", 64, minimum=1) * 1_000_000
+COLLAB_IMPORT_MAX_LINE_BYTES = 4_000_000
 
 # Live sockets ----------------------------------------------------------------
 # A socket's presence lives this long unless its consumer renews it (every

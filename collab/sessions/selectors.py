@@ -11,6 +11,28 @@ def events_after(session_id: int, after: int, limit: int) -> tuple[list[dict], i
     return [serialize(e) for e in rows], last
 
 
+def events_iter(session_id: int, chunk: int = 2000):
+    """Every event of a session in seq order, read in chunks (exports, replay)."""
+    return Event.objects.filter(session_id=session_id).order_by("seq").iterator(chunk_size=chunk)
+
+
+def events_between(session_id: int, first: int, last: int) -> list[Event]:
+    return list(Event.objects.filter(session_id=session_id, seq__gte=first, seq__lte=last).order_by("seq"))
+
+
+def event_at(session_id: int, seq: int) -> Event | None:
+    return Event.objects.filter(session_id=session_id, seq=seq).first()
+
+
+def llm_calls_for(session_id: int, turn_index: int | None, actor: str) -> list:
+    """The model calls behind one agent's turn: what it was sent and got back."""
+    from collab.sessions.models import LLMCall
+
+    if turn_index is None:
+        return []
+    return list(LLMCall.objects.filter(session_id=session_id, turn_index=turn_index, actor=actor).order_by("id"))
+
+
 def stats(session: Session) -> dict:
     return {
         "status": session.status, "turn": session.next_turn, "max_turns": session.max_turns,

@@ -310,3 +310,37 @@ def session_score(*, session: Session, user, scores: dict[str, int]):
     payload["text"] = f"{user.username} scored the proposal: " + ", ".join(f"{k} {v}" for k, v in scores.items()) + "."
     payload["intervention"] = "score"
     return log.append(s, kind="scenario_state", actor=author(user), turn_index=s.next_turn, payload=payload)
+
+
+@transaction.atomic
+def session_import(*, owner, header: dict, events: list[dict]) -> Session:
+    """A transcript validated elsewhere becomes a finished, read-only session:
+    no seats, no team, its events written as they were (seq, times, payloads).
+    The header is kept so the session re-exports exactly as it came in."""
+    from datetime import datetime
+
+    from collab.sessions.models import Event
+
+    meta, team = header["session"], header["team"]
+    snapshot = {"id": None, "name": team["name"], "description": team["description"], "preset": team["preset"],
+                "roles": [{**{k: v for k, v in r.items() if k != "model"}, "model_profile": r["model"]}
+                          for r in team["roles"]]}
+    scenario = header["scenario"] or {"name": "", "params": {}}
+    now = timezone.now()
+    session = Session.objects.create(
+        owner=owner, title=meta["title"], brief=meta["brief"], team_snapshot=snapshot,
+        protocol=header["protocol"]["name"][:40], protocol_params=header["protocol"]["params"],
+        topology=header["topology"]["name"][:40], topology_params=header["topology"]["params"],
+        scenario=scenario["name"][:40], scenario_params=scenario["params"], provider=header["provider"][:20],
+        status=S.FINISHED, end_reason=meta["end_reason"] or "imported", seed=header["seed"],
+        max_turns=max(header["max_turns"], 1), last_seq=len(events), finished_at=now,
+        state={"imported": {"header": header, "at": now.isoformat()}})
+    Membership.objects.create(session=session, user=owner, capacity=Membership.Capacity.OWNER)
+    rows = Event.objects.bulk_create(
+        Event(session=session, seq=e["seq"], kind=e["kind"], actor=e["actor"], audience=e["audience"],
+              payload=e["payload"], turn_index=e["turn_index"]) for e in events)
+    # auto_now_add stamped the insert time; the transcript's own times win.
+    for row, e in zip(rows, events, strict=True):
+        row.created_at = datetime.fromisoformat(e["created_at"]) if e["created_at"] else now
+    Event.objects.bulk_update(rows, ["created_at"], batch_size=1000)
+    return session
