@@ -19,7 +19,7 @@ class Session(models.Model):
 
     class Visibility(models.TextChoices):
         PRIVATE = "private", "Private"
-        LAB = "lab", "Shared with a lab"
+        COURSE = "course", "Shared with a course"
         PUBLIC = "public", "Public by link"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_sessions")

@@ -10,14 +10,14 @@ from django.utils import timezone
 from collab import control
 from collab.core.text import storable
 from collab.engine import plan as plan_mod
-from collab.engine import status
+from collab.engine import scenarios, status
 from collab.engine.protocols import PROTOCOLS
 from collab.engine.registry import UnknownName
 from collab.engine.runner import continue_or_finish, enqueue
 from collab.engine.topologies import TOPOLOGIES
 from collab.sessions import events as log
 from collab.sessions.models import Membership, Seat, Session
-from collab.sessions.permissions import Refused, require_owner, require_seat_taker
+from collab.sessions.permissions import Refused, require_owner, require_seat_taker, require_unlocked
 from collab.teams.models import Team
 
 S = Session.Status
@@ -49,7 +49,9 @@ def session_create(
         proto, topo = PROTOCOLS.get(protocol), TOPOLOGIES.get(topology)
     except UnknownName as exc:
         raise ValueError(str(exc)) from None
-    clean_protocol = proto.validate_params(protocol_params or {}, names)
+    clean_protocol = proto.validate_params(_brief_as_task(protocol, protocol_params or {}, brief), names)
+    if protocol == "scenario" and not brief.strip():
+        brief = clean_protocol["params"].get("brief", "")  # shown as the session's task
     clean_topology = topo.validate_params(topology_params or {}, names)
     provider = provider or ("openai" if settings.LLM_CONFIGURED else "scripted")
     if provider not in {"scripted", "openai"}:
@@ -78,6 +80,20 @@ def session_create(
 def default_title(team: Team) -> str:
     """The team and when: sessions of one team told apart at a glance."""
     return f"{team.name} · {timezone.localtime():%-d %b %Y, %H:%M}"
+
+
+def _brief_as_task(protocol: str, protocol_params: dict, brief: str) -> dict:
+    """The brief a user writes is the task: a scenario with a brief of its own
+    (the design review's proposal) works on the session's brief, not its default."""
+    if protocol != "scenario" or not brief.strip():
+        return protocol_params
+    try:
+        scenario = scenarios.get(protocol_params.get("scenario") or "")
+    except scenarios.UnknownScenario:
+        return protocol_params  # validate_params names the problem
+    if "brief" not in scenario.default_params:
+        return protocol_params
+    return {**protocol_params, "params": {**(protocol_params.get("params") or {}), "brief": brief}}
 
 
 def _locked(session: Session) -> Session:
@@ -201,6 +217,7 @@ def session_edit_plan(*, session: Session, user, steps: list[dict], base_version
 def seat_take(*, session: Session, user, role: str, timeout_seconds: int | None = None) -> Seat:
     s = _locked(session)
     require_seat_taker(s, user)
+    require_unlocked(s, user)
     seat = Seat.objects.select_for_update().filter(session=s, role_name=role).first()
     if seat is None:
         raise Refused(f"No role named {role!r} in this session.")
@@ -246,6 +263,7 @@ def seat_message(*, session: Session, user, role: str, text: str) -> None:
     """A human's message is the role's turn when that role is awaited."""
     s = _locked(session)
     text = _check_text(text)
+    require_unlocked(s, user)
     seat = Seat.objects.filter(session=s, role_name=role).first()
     if seat is None or seat.holder != Seat.Holder.HUMAN or seat.user_id != user.pk:
         raise Refused(f"You do not hold {role}'s seat.")
@@ -268,6 +286,17 @@ def membership_add(*, session: Session, by, user, capacity: str) -> Membership:
     require_owner(s, by)
     member, _ = Membership.objects.update_or_create(session=s, user=user, defaults={"capacity": capacity})
     return member
+
+
+@transaction.atomic
+def session_set_visibility(*, session: Session, user, visibility: str) -> Session:
+    s = _locked(session)
+    require_owner(s, user)
+    if visibility not in Session.Visibility.values:
+        raise Refused(f"Unknown visibility {visibility!r}.")
+    s.visibility = visibility
+    s.save(update_fields=["visibility"])
+    return s
 
 
 def _intervene(session: Session, user, action: str, **extra) -> None:
