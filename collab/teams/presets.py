@@ -20,6 +20,9 @@ class Preset:
     scenario_params: dict = field(default_factory=dict)
     brief: str = ""
     max_turns: int = 12
+    # Which setting of the paper this reproduces, and every departure that remains.
+    setting: str = ""
+    departures: tuple[str, ...] = ()
 
 
 def role(name, persona, goals="", color="#4f46e5", avatar="", expertise="", traits=(), strength=1):
@@ -95,14 +98,14 @@ def scenario_roles(key: str, count: int | None = None) -> list[dict]:
 
 
 def scenario_preset(key, title, paper, description, scenario, *, params=None, strategies=None, brief="",
-                    max_turns=300, roles=None, topology="everyone"):
+                    max_turns=300, roles=None, topology="everyone", setting="", departures=()):
     protocol_params = {"scenario": scenario, "params": params or {}}
     if strategies:
         protocol_params["strategies"] = strategies
     return register(Preset(key=key, title=title, paper=paper, description=description,
                            roles=roles or scenario_roles(scenario), protocol="scenario", protocol_params=protocol_params,
                            topology=topology, scenario=scenario, scenario_params=params or {}, brief=brief,
-                           max_turns=max_turns))
+                           max_turns=max_turns, setting=setting, departures=tuple(departures)))
 
 
 register(Preset(
@@ -154,6 +157,11 @@ register(Preset(
     brief="Organise moving a 20-person lab to a new building over one weekend.",
 ))
 
+DONOR_DEPARTURES = (
+    "Actions are a JSON fraction of resources rather than free text with 'Answer: x' units.",
+    "Survivors keep their seat name; a newcomer takes a replaced agent's seat rather than a new name.",
+)
+
 scenario_preset(
     "senior_design_panel", "Senior design panel",
     "Harnessing Multi-Agent LLMs for Senior Design Projects: persona panel on a design brief, scored by rubric",
@@ -175,7 +183,18 @@ scenario_preset(
     "donor_society", "Donor society",
     "Cultural Evolution of Cooperation among LLM Agents: the donor game over generations",
     "Twelve agents give to one another with reputations; the richest half survive each generation.",
-    "donor", params={"generations": 2, "rounds_per_generation": 4}, strategies="reciprocal", max_turns=400)
+    "donor", params={"generations": 2, "rounds_per_generation": 4}, strategies="reciprocal", max_turns=400,
+    setting="A short demo of the paper's game: 12 agents, 2 generations of 4 rounds.",
+    departures=DONOR_DEPARTURES + ("2 generations of 4 rounds instead of the paper's 10 of 12.",))
+
+scenario_preset(
+    "donor_society_paper", "Donor society (paper setting)",
+    "Cultural Evolution of Cooperation among LLM Agents: the donor game over generations",
+    "The paper's defaults: 12 agents, 10 generations of 12 rounds, two reshuffled groups alternating donors.",
+    "donor", params={"generations": 10, "rounds_per_generation": 12}, strategies="reciprocal", max_turns=400,
+    setting="The paper's main setting: 12 agents, 10 generations x 12 rounds, gifts doubled, chain traces "
+            "three steps back, the top half survive (add punishment=true for the costly-punishment variant).",
+    departures=DONOR_DEPARTURES)
 
 scenario_preset(
     "public_goods_group", "Public goods group",
