@@ -177,7 +177,17 @@ scenario_preset(
     "Cooperate or Collapse (GovSim): five fishers share a lake over twelve months",
     "Each month every fisher privately chooses a catch, then the village talks and reflects.",
     "fishery", strategies={"John": "sustainable", "Kate": "sustainable", "Jack": "sustainable",
-                           "Emma": "sustainable", "Luke": "greedy"}, max_turns=400)
+                           "Emma": "sustainable", "Luke": "greedy"}, max_turns=400,
+    setting="GovSim's default fishery: 5 fishers, 12 months, a lake of 100 tons doubling up to 100, collapse below "
+            "5 tons (not told), stochastic rationing of demand above the stock, the mayor's report and open "
+            "discussion, private reflection. Variants: universalization=true, rationing=proportional, "
+            "discussion=fixed, tell_collapse_rule=true.",
+    departures=(
+        "Catches are a JSON action rather than a free-text answer parsed by GovSim's harvest prompt.",
+        "The limit a discussion settles on is the last 'N tons' a fisher said, not a model's summary.",
+        "The game ends right after a collapsing harvest; GovSim still holds that month's discussion.",
+        "Memory is the last six harvest reports and three reflections, not GovSim's retrieval memory.",
+    ))
 
 scenario_preset(
     "donor_society", "Donor society",
