@@ -207,10 +207,27 @@ scenario_preset(
     departures=DONOR_DEPARTURES)
 
 scenario_preset(
-    "public_goods_group", "Public goods group",
-    "Everyone Contributes! (MAC-SPGG): a sequential public goods game",
-    "Each player sees its predecessors' contributions before choosing its own.",
-    "public_goods", strategies="conditional", max_turns=200)
+    "public_goods_group", "Public goods group (standard game)",
+    "Sequential public goods game: the standard reward that Everyone Contributes! (MAC-SPGG) argues against",
+    "Each player sees its predecessors' contributions before choosing its own; payoff e - c + r * pot / n.",
+    "public_goods", strategies="conditional", max_turns=200,
+    setting="The standard sequential public goods game (4 players, e = 10, r = 1.6, 5 rounds): the baseline "
+            "whose equilibrium is contributing nothing.",
+    departures=("Players are LLM agents choosing a number, not MAC-SPGG's policy networks setting generation "
+                "parameters on a reasoning task.",))
+
+scenario_preset(
+    "mac_spgg_group", "MAC-SPGG group (redesigned reward)",
+    "Everyone Contributes! (MAC-SPGG): the sequential public goods game with its redesigned reward",
+    "The same sequential game under MAC-SPGG's reward: a cooperation bonus scaled by predecessors' giving and a "
+    "collective penalty below a threshold, so contributing everything is the equilibrium.",
+    "public_goods", params={"reward": "mac_spgg"}, strategies="conditional", max_turns=200,
+    setting="MAC-SPGG's reward design on the sequential game with full observation of predecessors.",
+    departures=(
+        "The reward has the paper's four parts, but its exact functional form and coefficients here are collab's "
+        "(g = 0.8, B = half the largest pot, penalty 5), chosen so that full contribution is the unique SPNE.",
+        "Contributions are numbers chosen by LLM agents, not the quality of answers on a reasoning task.",
+    ))
 
 scenario_preset(
     "maze_pair", "Maze pair",
