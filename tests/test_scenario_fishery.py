@@ -4,7 +4,7 @@ import random
 import pytest
 
 from collab.engine import scenarios
-from collab.engine.scenarios.fishery import equality, harvest
+from collab.engine.scenarios.fishery import equality, harvest, harvest_proportional
 
 FISHERY = scenarios.get("fishery")
 FIVE = ["John", "Kate", "Jack", "Emma", "Luke"]
@@ -150,11 +150,89 @@ def test_scripted_strategies():
         FISHERY.scripted_action(state, "John", "polite", rng)
 
 
-def test_catch_limited_by_the_current_stock():
+def test_catch_above_the_stock_is_accepted_and_rationed():
     state = FISHERY.initial_state({"initial_stock": 12}, ["A", "B"], 0)
-    assert FISHERY.action_schema(state, "A")["properties"]["catch"]["maximum"] == 12
-    assert FISHERY.validate_action(state, "A", {"catch": 13})[1] == "action.catch: 13 is above the maximum 12"
-    assert FISHERY.validate_action(state, "A", {"catch": 12.0}) == ({"catch": 12}, None)
+    assert FISHERY.action_schema(state, "A")["properties"]["catch"]["maximum"] == 100
+    assert FISHERY.validate_action(state, "A", {"catch": 30}) == ({"catch": 30}, None)
+    assert FISHERY.validate_action(state, "A", {"catch": 101})[1] == "action.catch: 101 is above the maximum 100"
+    after, report = FISHERY.apply(state, {"A": {"catch": 30}, "B": {"catch": 6}}, random.Random(2))
+    assert report["requested"] == {"A": 30, "B": 6} and report["total"] == 12 and report.get("defaulted") is None
+    assert report["caught"]["B"] <= 6 and after["collapsed"]
+
+
+def test_proportional_rationing_by_hand():
+    # 20 tons, requests 30 + 10 + 0: floor(20 * 30 / 40) = 15, floor(20 * 10 / 40) = 5; nothing left over.
+    assert harvest_proportional(20, {"a": 30, "b": 10, "c": 0}, ["a", "b", "c"], random.Random(0)) == {
+        "a": 15, "b": 5, "c": 0}
+    # 10 tons, requests 7 + 7 + 7: 70 / 21 = 3.33 each -> 3 each, one ton left for one of the rounded-down.
+    caught = harvest_proportional(10, {"a": 7, "b": 7, "c": 7}, ["a", "b", "c"], random.Random(3))
+    assert sorted(caught.values()) == [3, 3, 4]
+    assert caught == harvest_proportional(10, {"a": 7, "b": 7, "c": 7}, ["a", "b", "c"], random.Random(3))
+    state = FISHERY.initial_state({"initial_stock": 20, "rationing": "proportional"}, ["A", "B"], 0)
+    _, report = FISHERY.apply(state, {"A": {"catch": 30}, "B": {"catch": 10}}, random.Random(0))
+    assert report["caught"] == {"A": 15, "B": 5}
+    assert "in proportion" in FISHERY.rules_text(state)
+
+
+def test_collapse_rule_is_hidden_unless_a_variant_tells_it():
+    hidden = FISHERY.initial_state({}, FIVE, 0)
+    told = FISHERY.initial_state({"tell_collapse_rule": True}, FIVE, 0)
+    assert "collapse" not in FISHERY.rules_text(hidden) and "fewer than 5 tons" not in FISHERY.rules_text(hidden)
+    assert "fewer than 5 tons are left the lake collapses" in FISHERY.rules_text(told)
+
+
+def test_universalization_tells_the_sustainable_share():
+    plain = FISHERY.initial_state({}, FIVE, 0)
+    universal = FISHERY.initial_state({"universalization": True}, FIVE, 0)
+    sentence = "if everyone fishes more than 10 tons, the lake population will shrink next month"
+    assert sentence in FISHERY.observation(universal, "John")
+    assert "if everyone fishes" not in FISHERY.observation(plain, "John")
+    # After a month leaving 60 tons (regrown to 100 at most): (stock // 2) // 5 of the new stock.
+    universal, _ = month(universal, [8] * 5)
+    assert universal["stock"] == 100 and sentence in FISHERY.observation(universal, "Kate")
+
+
+def test_over_usage_counts_requests_above_the_sustainability_threshold():
+    state = FISHERY.initial_state({}, FIVE, 0)
+    # Threshold (100 // 2) // 5 = 10: one of five asks 11 (over), one asks exactly 10 (not over).
+    state, _ = month(state, [11, 10, 5, 5, 5])
+    # 64 left, doubles to 100; threshold 10 again: two ask 20 (rationing does not matter, the request counts).
+    state, _ = month(state, [20, 20, 0, 0, 0])
+    assert FISHERY.metrics(state)["over_usage"] == pytest.approx(3 / 10)
+
+
+def test_open_discussion_starts_from_the_mayor_and_speakers_pick_the_next():
+    state = FISHERY.initial_state({"max_utterances": 4}, ["Ann", "Bo", "Cy"], 0)
+    state, _ = FISHERY.apply(state, {"Ann": {"catch": 5}, "Bo": {"catch": 20}, "Cy": {"catch": 3}}, random.Random(0))
+    first = state["transcript"][0]
+    assert first["role"] == "Mayor" and "Ann caught 5 tons, Bo caught 20 tons, Cy caught 3 tons" in first["text"]
+    assert FISHERY.next_step(state)["actors"] == ["Ann"]
+    assert "Mayor: Monthly fishing report" in FISHERY.observation(state, "Cy")
+    state = FISHERY.record_talk(state, "Ann", "Bo took a lot. Cy, what do you think? Let's keep to 8 tons.")
+    assert FISHERY.next_step(state)["actors"] == ["Cy"]  # the last fisher named
+    state = FISHERY.record_talk(state, "Cy", "Agreed, 8 tons. Next speaker: Ann")
+    assert FISHERY.next_step(state)["actors"] == ["Ann"]  # an explicit pick wins
+    state = FISHERY.record_talk(state, "Ann", "Good.")
+    assert FISHERY.next_step(state)["actors"] == ["Bo"]  # nobody named: who has spoken least
+    state = FISHERY.record_talk(state, "Bo", "Fine, 6 tons then.")
+    assert FISHERY.next_step(state)["phase"] == "reflect"
+    assert state["agreed_limit"] == {"month": 1, "tons": 6}
+    for name in ["Ann", "Bo", "Cy"]:
+        state = FISHERY.record_reflection(state, name, "ok")
+    assert "At the meeting in month 1 the fishers settled on 6 tons." in FISHERY.observation(state, "Bo")
+
+
+def test_fixed_order_is_a_named_variant():
+    state = FISHERY.initial_state({"max_utterances": 3, "discussion": "fixed"}, ["Ann", "Bo", "Cy"], 0)
+    state, _ = FISHERY.apply(state, {n: {"catch": 5} for n in ["Ann", "Bo", "Cy"]}, random.Random(0))
+    assert state["transcript"] == []
+    speakers = []
+    while (step := FISHERY.next_step(state))["phase"] == "talk":
+        speakers.append(step["actors"][0])
+        state = FISHERY.record_talk(state, step["actors"][0], "Cy should speak, 5 tons")
+    assert speakers == ["Ann", "Bo", "Cy"]
+    with pytest.raises(ValueError, match="'discussion' must be one of open, fixed"):
+        FISHERY.params({"discussion": "loud"})
 
 
 def test_params_validation():

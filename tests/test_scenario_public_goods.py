@@ -64,3 +64,41 @@ def test_chart_contributions_per_round():
     assert chart["series"][1] == {"name": "P2", "values": [0, 0, 0]}
     # P3 follows P1 and P2 (mean 5), P4 follows P1..P3 (mean 5).
     assert chart["series"][2]["values"] == [5.0, 5.0, 5.0]
+
+
+def play_round(params, contributions):
+    state = PGG.initial_state({"rounds": 1, **params}, PLAYERS, 0)
+    report = None
+    for name in PLAYERS:
+        state, report = PGG.apply(state, {name: {"contribution": contributions[name]}}, random.Random(0))
+    return state, report["result"]
+
+
+def test_standard_game_is_the_default_and_keeps_its_payoffs():
+    assert PGG.params()["reward"] == "standard"
+    _, result = play_round({}, {"P1": 10, "P2": 10, "P3": 0, "P4": 5})
+    # Pot 25, 1.6 * 25 / 4 = 10 each.
+    assert result["payoffs"] == {"P1": 10.0, "P2": 10.0, "P3": 20.0, "P4": 15.0}
+    assert "bonuses" not in result
+
+
+def test_mac_spgg_payoffs_by_hand():
+    state, result = play_round({"reward": "mac_spgg"}, {"P1": 10, "P2": 10, "P3": 0, "P4": 5})
+    # Share 10. Bonus 0.8 * c * (1 + before / 40): P1 8, P2 0.8 * 10 * 1.25 = 10, P3 0, P4 0.8 * 5 * 1.5 = 6.
+    # Pot 25 >= B = 0.5 * 4 * 10 = 20: no penalty.
+    assert result["bonuses"] == {"P1": 8.0, "P2": 10.0, "P3": 0.0, "P4": 6.0} and not result["penalised"]
+    assert result["payoffs"] == {"P1": 18.0, "P2": 20.0, "P3": 20.0, "P4": 21.0}
+    assert "cooperation bonus of 0.8" in PGG.rules_text(state)
+    _, low = play_round({"reward": "mac_spgg"}, {n: 2 for n in PLAYERS})
+    # Pot 8 < 20: everyone loses 5. Share 3.2; bonuses 1.6, 1.68, 1.76, 1.84.
+    assert low["penalised"]
+    assert low["payoffs"] == pytest.approx({"P1": 7.8, "P2": 7.88, "P3": 7.96, "P4": 8.04})
+
+
+def test_contributing_everything_is_each_players_best_reply_only_under_mac_spgg():
+    others = {"P1": 3, "P2": 7, "P3": 0, "P4": 10}
+    for name in PLAYERS:
+        for reward, contributing_pays in (("mac_spgg", True), ("standard", False)):
+            full = play_round({"reward": reward}, {**others, name: 10})[1]["payoffs"][name]
+            none = play_round({"reward": reward}, {**others, name: 0})[1]["payoffs"][name]
+            assert (full > none) is contributing_pays, (name, reward)

@@ -20,6 +20,9 @@ class Preset:
     scenario_params: dict = field(default_factory=dict)
     brief: str = ""
     max_turns: int = 12
+    # Which setting of the paper this reproduces, and every departure that remains.
+    setting: str = ""
+    departures: tuple[str, ...] = ()
 
 
 def role(name, persona, goals="", color="#4f46e5", avatar="", expertise="", traits=(), strength=1):
@@ -95,14 +98,14 @@ def scenario_roles(key: str, count: int | None = None) -> list[dict]:
 
 
 def scenario_preset(key, title, paper, description, scenario, *, params=None, strategies=None, brief="",
-                    max_turns=300, roles=None, topology="everyone"):
+                    max_turns=300, roles=None, topology="everyone", setting="", departures=()):
     protocol_params = {"scenario": scenario, "params": params or {}}
     if strategies:
         protocol_params["strategies"] = strategies
     return register(Preset(key=key, title=title, paper=paper, description=description,
                            roles=roles or scenario_roles(scenario), protocol="scenario", protocol_params=protocol_params,
                            topology=topology, scenario=scenario, scenario_params=params or {}, brief=brief,
-                           max_turns=max_turns))
+                           max_turns=max_turns, setting=setting, departures=tuple(departures)))
 
 
 register(Preset(
@@ -154,6 +157,11 @@ register(Preset(
     brief="Organise moving a 20-person lab to a new building over one weekend.",
 ))
 
+DONOR_DEPARTURES = (
+    "Actions are a JSON fraction of resources rather than free text with 'Answer: x' units.",
+    "Survivors keep their seat name; a newcomer takes a replaced agent's seat rather than a new name.",
+)
+
 scenario_preset(
     "senior_design_panel", "Senior design panel",
     "Harnessing Multi-Agent LLMs for Senior Design Projects: persona panel on a design brief, scored by rubric",
@@ -169,19 +177,57 @@ scenario_preset(
     "Cooperate or Collapse (GovSim): five fishers share a lake over twelve months",
     "Each month every fisher privately chooses a catch, then the village talks and reflects.",
     "fishery", strategies={"John": "sustainable", "Kate": "sustainable", "Jack": "sustainable",
-                           "Emma": "sustainable", "Luke": "greedy"}, max_turns=400)
+                           "Emma": "sustainable", "Luke": "greedy"}, max_turns=400,
+    setting="GovSim's default fishery: 5 fishers, 12 months, a lake of 100 tons doubling up to 100, collapse below "
+            "5 tons (not told), stochastic rationing of demand above the stock, the mayor's report and open "
+            "discussion, private reflection. Variants: universalization=true, rationing=proportional, "
+            "discussion=fixed, tell_collapse_rule=true.",
+    departures=(
+        "Catches are a JSON action rather than a free-text answer parsed by GovSim's harvest prompt.",
+        "The limit a discussion settles on is the last 'N tons' a fisher said, not a model's summary.",
+        "The game ends right after a collapsing harvest; GovSim still holds that month's discussion.",
+        "Memory is the last six harvest reports and three reflections, not GovSim's retrieval memory.",
+    ))
 
 scenario_preset(
     "donor_society", "Donor society",
     "Cultural Evolution of Cooperation among LLM Agents: the donor game over generations",
     "Twelve agents give to one another with reputations; the richest half survive each generation.",
-    "donor", params={"generations": 2, "rounds_per_generation": 4}, strategies="reciprocal", max_turns=400)
+    "donor", params={"generations": 2, "rounds_per_generation": 4}, strategies="reciprocal", max_turns=400,
+    setting="A short demo of the paper's game: 12 agents, 2 generations of 4 rounds.",
+    departures=DONOR_DEPARTURES + ("2 generations of 4 rounds instead of the paper's 10 of 12.",))
 
 scenario_preset(
-    "public_goods_group", "Public goods group",
-    "Everyone Contributes! (MAC-SPGG): a sequential public goods game",
-    "Each player sees its predecessors' contributions before choosing its own.",
-    "public_goods", strategies="conditional", max_turns=200)
+    "donor_society_paper", "Donor society (paper setting)",
+    "Cultural Evolution of Cooperation among LLM Agents: the donor game over generations",
+    "The paper's defaults: 12 agents, 10 generations of 12 rounds, two reshuffled groups alternating donors.",
+    "donor", params={"generations": 10, "rounds_per_generation": 12}, strategies="reciprocal", max_turns=400,
+    setting="The paper's main setting: 12 agents, 10 generations x 12 rounds, gifts doubled, chain traces "
+            "three steps back, the top half survive (add punishment=true for the costly-punishment variant).",
+    departures=DONOR_DEPARTURES)
+
+scenario_preset(
+    "public_goods_group", "Public goods group (standard game)",
+    "Sequential public goods game: the standard reward that Everyone Contributes! (MAC-SPGG) argues against",
+    "Each player sees its predecessors' contributions before choosing its own; payoff e - c + r * pot / n.",
+    "public_goods", strategies="conditional", max_turns=200,
+    setting="The standard sequential public goods game (4 players, e = 10, r = 1.6, 5 rounds): the baseline "
+            "whose equilibrium is contributing nothing.",
+    departures=("Players are LLM agents choosing a number, not MAC-SPGG's policy networks setting generation "
+                "parameters on a reasoning task.",))
+
+scenario_preset(
+    "mac_spgg_group", "MAC-SPGG group (redesigned reward)",
+    "Everyone Contributes! (MAC-SPGG): the sequential public goods game with its redesigned reward",
+    "The same sequential game under MAC-SPGG's reward: a cooperation bonus scaled by predecessors' giving and a "
+    "collective penalty below a threshold, so contributing everything is the equilibrium.",
+    "public_goods", params={"reward": "mac_spgg"}, strategies="conditional", max_turns=200,
+    setting="MAC-SPGG's reward design on the sequential game with full observation of predecessors.",
+    departures=(
+        "The reward has the paper's four parts, but its exact functional form and coefficients here are collab's "
+        "(g = 0.8, B = half the largest pot, penalty 5), chosen so that full contribution is the unique SPNE.",
+        "Contributions are numbers chosen by LLM agents, not the quality of answers on a reasoning task.",
+    ))
 
 scenario_preset(
     "maze_pair", "Maze pair",

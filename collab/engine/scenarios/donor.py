@@ -10,32 +10,51 @@ from collab.engine.params import Param, count
 from .base import Scenario, mean, register
 
 
-def matching(n: int, k: int) -> list[list[int]]:
-    """Round k of a round-robin schedule (circle method): n/2 pairs of indices."""
-    others = list(range(1, n))
-    shift = k % (n - 1)
-    ring = [0] + others[shift:] + others[:shift]
-    return [[ring[i], ring[n - 1 - i]] for i in range(n // 2)]
+def schedule(order: list[str]) -> list[list[list[str]]]:
+    """The paper's generation schedule for an even list of agents (already
+    shuffled): the first half is group A, the second group B. Round i pairs
+    A[j] with B rotated by i; even rounds A donates, odd rounds B donates.
+    Then the same rounds are replayed with donor and recipient swapped, so
+    there are len(order) rounds, each agent donates len(order)/2 times, and
+    nobody ever donates to the agent who has just given to it."""
+    half = len(order) // 2
+    group_a, group_b = order[:half], order[half:]
+    rounds = []
+    for i in range(half):
+        rotated = group_b[-i:] + group_b[:-i] if i else list(group_b)
+        pairs = zip(rotated, group_a, strict=True) if i % 2 else zip(group_a, rotated, strict=True)
+        rounds.append([[d, r] for d, r in pairs])
+    return rounds + [[[r, d] for d, r in pairs] for pairs in rounds]
+
+
+def shuffled(names: list[str], seed: int, generation: int) -> list[str]:
+    """Each generation's reshuffle, from the seed alone."""
+    order = list(names)
+    random.Random(f"{seed}:donor:generation:{generation}").shuffle(order)
+    return order
 
 
 @register
 class DonorGame(Scenario):
-    """Agents start each generation with `initial_resources` units. A round
-    pairs everyone by a round-robin schedule (round k uses matching k mod
-    n-1); within a round each pair meets twice: first the first member
-    donates to the second, then roles are reversed. So each round is two
-    simultaneous act steps and everyone donates once and receives once.
+    """Agents start each generation with `initial_resources` units. As in the
+    paper's code, each generation the agents are reshuffled by the seed and
+    split into two groups that alternate as donors (see `schedule`): a round
+    is one simultaneous act step in which half the agents donate to the
+    other half, and the second half of the schedule replays the first with
+    roles reversed. Rounds beyond one schedule cycle through it again.
 
-    The donor sees the recipient's last `trace_length` actions as donor and
-    gives a fraction of its current resources; the recipient receives
-    `multiplier` times the gift. With `punishment` the donor may also spend
-    a fraction on punishment: spending x costs the recipient
-    punish_multiplier * x (resources never go below 0). give + punish <= 1.
+    The donor sees the recipient's chain trace: what the recipient did as
+    donor last, what that earlier recipient had done before, and so on, up
+    to `trace_length` steps back (a donor's trace is its recipient's trace
+    plus its own action). It gives a fraction of its current resources;
+    the recipient receives `multiplier` times the gift. With `punishment`
+    the donor either gives or punishes, never both: spending x costs the
+    recipient punish_multiplier * x (resources never go below 0).
 
     At the end of a generation the top half by resources survive (ties
     broken by role order), the bottom half is replaced by newcomers who see
     the survivors' strategies as advice; everyone's resources reset and
-    newcomers start with no trace. Before a generation's first round every
+    all traces start empty again. Before a generation's first round every
     agent without a strategy writes one (a reflect step), stored in state.
 
     Default action: {"give_fraction": 0.0} (and "punish_fraction": 0.0): the
@@ -58,12 +77,13 @@ class DonorGame(Scenario):
     }
     param_help = {
         "generations": "Number of generations.",
-        "rounds_per_generation": "Rounds per generation; each round everyone donates once and receives once.",
+        "rounds_per_generation": "Rounds per generation; each round half the agents donate to the other half "
+                                 "(the paper: as many rounds as agents, so everyone donates n/2 times).",
         "initial_resources": "Units every agent holds at the start of a generation.",
         "multiplier": "The recipient receives this many times the gift.",
         "punishment": "Allow costly punishment: spend x so the recipient loses punish_multiplier * x.",
         "punish_multiplier": "How much the recipient loses per unit spent on punishment.",
-        "trace_length": "How many of the recipient's past donor actions the donor sees.",
+        "trace_length": "How many steps back the donor sees the recipient's chain of actions.",
         "strategy_phase": "Agents write a strategy before their first generation (newcomers see survivors').",
     }
     params_schema = (
@@ -101,13 +121,12 @@ class DonorGame(Scenario):
         state.update({
             "generation": 1,
             "round": 1,
-            "half": 0,
             "global_round": 1,
+            "order": shuffled(names, seed, 1),
             "resources": {n: p["initial_resources"] for n in names},
             "agents": {n: {"id": f"g1-{n}", "born": 1, "strategy": ""} for n in names},
             "advice": [],
             "traces": {n: [] for n in names},
-            "round_fractions": [],
             "round_log": [],
             "generation_results": [],
             "punishments": 0,
@@ -120,13 +139,9 @@ class DonorGame(Scenario):
         state["stage"] = "strategy" if state["params"]["strategy_phase"] and pending else "act"
 
     def pairs(self, state: dict) -> list[list[str]]:
-        """[donor, recipient] pairs of the current half-round."""
-        roles = state["roles"]
-        result = []
-        for a, b in matching(len(roles), state["round"] - 1):
-            donor, recipient = (a, b) if state["half"] == 0 else (b, a)
-            result.append([roles[donor], roles[recipient]])
-        return result
+        """[donor, recipient] pairs of the current round."""
+        rounds = schedule(state["order"])
+        return rounds[(state["round"] - 1) % len(rounds)]
 
     def _recipient(self, state: dict, donor: str) -> str | None:
         return next((r for d, r in self.pairs(state) if d == donor), None)
@@ -136,14 +151,14 @@ class DonorGame(Scenario):
         text = (
             f"Donor game with {len(state['roles'])} agents, {p['generations']} generations of "
             f"{p['rounds_per_generation']} rounds. Everyone starts a generation with {p['initial_resources']:g} "
-            "units. Each round you are paired with another agent: once as donor, once as recipient. As donor you "
-            "see what your recipient did in their last few turns as donor and choose what fraction of your "
-            f"resources to give; the recipient receives {p['multiplier']:g} times what you give. "
+            "units. Each round you are paired with another agent, sometimes as donor and sometimes as recipient; "
+            "you never give to the agent who has just given to you. As donor you see what your recipient did "
+            "as donor recently, and what their earlier partners did before that, and choose what fraction of "
+            f"your resources to give; the recipient receives {p['multiplier']:g} times what you give. "
         )
         if p["punishment"]:
-            text += (f"You may also spend a fraction of your resources to punish the recipient: they lose "
-                     f"{p['punish_multiplier']:g} times what you spend. Gift and punishment together are at most "
-                     "all your resources. ")
+            text += (f"Instead of giving you may spend a fraction of your resources to punish the recipient: they "
+                     f"lose {p['punish_multiplier']:g} times what you spend. You either give or punish, not both. ")
         text += ("At the end of a generation the half of agents with the most resources survive; the others are "
                  "replaced by newcomers who learn from the survivors' strategies.")
         return text
@@ -159,16 +174,20 @@ class DonorGame(Scenario):
             return {"phase": "act", "actors": actors, "simultaneous": True, "round": state["global_round"]}
         return None
 
-    def _trace_lines(self, state: dict, name: str) -> list[str]:
+    def trace_of(self, state: dict, name: str) -> list[dict]:
+        """The chain the donor sees about `name`, most recent first."""
         k = state["params"]["trace_length"]
-        trace = state["traces"][name][-k:] if k else []
+        return list(reversed(state["traces"][name][-k:])) if k else []
+
+    def _trace_lines(self, state: dict, name: str) -> list[str]:
         lines = []
-        for t in trace:
-            line = (f"generation {t['generation']} round {t['round']}: gave {t['give_fraction']:.0%} of their "
-                    f"resources ({t['given']:g} units) to {t['recipient']}")
+        for t in self.trace_of(state, name):
             if t["punished"]:
-                line += f" and spent {t['punished']:g} units punishing them"
-            lines.append(line)
+                lines.append(f"in round {t['round']}, {t['donor']} spent {t['punished']:g} units punishing "
+                             f"{t['recipient']}")
+            else:
+                lines.append(f"in round {t['round']}, {t['donor']} gave {t['give_fraction']:.0%} of their "
+                             f"resources ({t['given']:g} units) to {t['recipient']}")
         return lines
 
     def observation(self, state: dict, role_name: str) -> str:
@@ -201,7 +220,7 @@ class DonorGame(Scenario):
                      f"{state['resources'][recipient]:g} units.")
         trace = self._trace_lines(state, recipient)
         if trace:
-            lines.append(f"{recipient}'s last actions as donor:")
+            lines.append(f"What {recipient} and their earlier partners did, most recent first:")
             lines += [f"- {t}" for t in trace]
         else:
             lines.append(f"{recipient} has not acted as donor yet.")
@@ -217,9 +236,8 @@ class DonorGame(Scenario):
         return {"type": "object", "properties": props, "required": ["give_fraction"]}
 
     def check_action(self, state: dict, role_name: str, action: dict) -> str | None:
-        total = action["give_fraction"] + action.get("punish_fraction", 0)
-        if total > 1 + 1e-9:
-            return f"give_fraction + punish_fraction must be at most 1, got {total:g}"
+        if action["give_fraction"] > 0 and action.get("punish_fraction", 0) > 0:
+            return "give or punish, not both: set give_fraction or punish_fraction to 0"
         return None
 
     def default_action(self, state: dict, role_name: str) -> dict:
@@ -230,7 +248,8 @@ class DonorGame(Scenario):
 
     def scripted_action(self, state: dict, role_name: str, strategy: str, rng: random.Random) -> dict:
         recipient = self._recipient(state, role_name)
-        past = [t["give_fraction"] for t in state["traces"][recipient][-state["params"]["trace_length"]:]]
+        # The recipient's own latest action heads its chain.
+        past = [t["give_fraction"] for t in self.trace_of(state, recipient)[:1] if t["donor"] == recipient]
         punish = 0.0
         if strategy == "generous":
             give = 0.6
@@ -255,7 +274,7 @@ class DonorGame(Scenario):
         }
         text = texts.get(strategy, texts["reciprocal"])
         if strategy == "reciprocal" and state["params"]["punishment"]:
-            text += " Punish recipients who gave almost nothing."
+            text += " Punish, instead of giving, recipients who gave almost nothing."
         return text
 
     def on_reflect(self, state: dict, role_name: str, text: str) -> dict:
@@ -267,8 +286,10 @@ class DonorGame(Scenario):
     def resolve(self, state: dict, actions: dict[str, dict], rng: random.Random) -> tuple[dict, dict]:
         p, res = state["params"], state["resources"]
         start = dict(res)
+        chains = {n: list(t) for n, t in state["traces"].items()}
         donations = []
-        # Each agent is in exactly one pair per half-round, so simultaneous gifts cannot interfere.
+        fractions = []
+        # Each agent is in exactly one pair per round, so simultaneous gifts cannot interfere.
         for donor, recipient in self.pairs(state):
             action = actions[donor]
             give_fraction = action["give_fraction"]
@@ -293,33 +314,30 @@ class DonorGame(Scenario):
                 "recipient_lost": round(before - after, 4),
             }
             donations.append(entry)
-            state["traces"][donor].append(entry)
-            state["round_fractions"].append(give_fraction)
+            # The donor's chain: its recipient's chain as it was before this round, then its own action.
+            keep = max(p["trace_length"], 1)
+            state["traces"][donor] = (chains[recipient] + [entry])[-keep:]
+            fractions.append(give_fraction)
             if punished > 0:
                 state["punishments"] += 1
         report = {
             "generation": state["generation"],
             "round": state["round"],
-            "half": state["half"],
             "donations": donations,
             "resources": dict(res),
         }
-        if state["half"] == 0:
-            state["half"] = 1
-        else:
-            self._end_round(state, report)
+        state["round_log"].append({
+            "generation": state["generation"],
+            "round": state["round"],
+            "donation_fraction": round(mean(fractions), 6),
+            "mean_resources": mean(list(state["resources"].values())),
+        })
+        self._end_round(state, report)
         return state, report
 
     def _end_round(self, state: dict, report: dict) -> None:
         p = state["params"]
-        state["round_log"].append({
-            "generation": state["generation"],
-            "round": state["round"],
-            "donation_fraction": round(mean(state["round_fractions"]), 6),
-            "mean_resources": mean(list(state["resources"].values())),
-        })
-        state.update({"round_fractions": [], "half": 0, "round": state["round"] + 1,
-                      "global_round": state["global_round"] + 1})
+        state.update({"round": state["round"] + 1, "global_round": state["global_round"] + 1})
         if state["round"] <= p["rounds_per_generation"]:
             return
         report["generation_result"] = self._end_generation(state)
@@ -344,9 +362,9 @@ class DonorGame(Scenario):
         state["advice"] = [state["agents"][n]["strategy"] for n in ranked[:keep] if state["agents"][n]["strategy"]]
         for name in ranked[keep:]:
             state["agents"][name] = {"id": f"g{generation + 1}-{name}", "born": generation + 1, "strategy": ""}
-            state["traces"][name] = []
+        state["traces"] = {n: [] for n in roles}
         state["resources"] = {n: p["initial_resources"] for n in roles}
-        state.update({"generation": generation + 1, "round": 1, "half": 0})
+        state.update({"generation": generation + 1, "round": 1, "order": shuffled(roles, state["seed"], generation + 1)})
         self._start_generation(state)
         return result
 

@@ -1,4 +1,5 @@
-"""Public goods game, sequential or simultaneous, after MAC-SPGG ("Everyone Contributes!")."""
+"""Public goods game, sequential or simultaneous: the standard game, and the
+MAC-SPGG reward ("Everyone Contributes!") as a separate, named variant."""
 
 from __future__ import annotations
 
@@ -13,7 +14,19 @@ from .base import Scenario, mean, register
 class PublicGoods(Scenario):
     """n agents each receive an endowment e per round and contribute c_i in
     [0, e] to a common pot; the pot is multiplied by r and shared equally:
-    payoff_i = e - c_i + r * sum(c) / n.
+    payoff_i = e - c_i + r * sum(c) / n. That is the standard game (reward
+    "standard"), whose equilibrium is to contribute nothing when r < n: the
+    baseline MAC-SPGG argues against.
+
+    reward "mac_spgg" is MAC-SPGG's redesigned reward, built from the paper's
+    four parts (individual cost, a cooperation bonus scaled by the
+    predecessors' contributions, the equal share, a collective penalty):
+    payoff_i = e - c_i + r * sum(c) / n + g * c_i * (1 + P_i / (n * e))
+               - penalty * [sum(c) < B],  B = threshold_share * n * e,
+    with P_i what the players before i gave this round. Contributing has a
+    marginal return of r/n - 1 + g * (1 + P_i/(n*e)) > 0 whenever
+    g > 1 - r/n, so every player contributing everything is the unique
+    subgame-perfect equilibrium (the paper's claim for its reward).
 
     mode "sequential": agents act one at a time (one act step each, in role
     order, or a seeded shuffle per round with shuffle_order) and each sees
@@ -38,6 +51,10 @@ class PublicGoods(Scenario):
         "mode": "sequential",
         "free_ride_fraction": 0.0,
         "shuffle_order": False,
+        "reward": "standard",
+        "cooperation_bonus": 0.8,
+        "threshold_share": 0.5,
+        "penalty": 5.0,
     }
     param_help = {
         "endowment": "Units each agent receives per round.",
@@ -46,6 +63,11 @@ class PublicGoods(Scenario):
         "mode": "sequential (each sees its predecessors' contributions this round) or simultaneous.",
         "free_ride_fraction": "A contribution at or below this share of the endowment counts as free riding.",
         "shuffle_order": "In sequential mode, shuffle the order of play each round (seeded).",
+        "reward": "standard (e - c + r * sum / n) or mac_spgg (MAC-SPGG's reward: cooperation bonus and "
+                  "collective penalty, under which contributing is the equilibrium).",
+        "cooperation_bonus": "mac_spgg only: g, the bonus per unit contributed, scaled up by predecessors' giving.",
+        "threshold_share": "mac_spgg only: the group is penalised when the pot is below this share of n * e.",
+        "penalty": "mac_spgg only: what every player loses when the pot is below the threshold.",
     }
     params_schema = (
         Param("endowment", "float", min=0.01, max=1e9, step=0.01),
@@ -69,6 +91,10 @@ class PublicGoods(Scenario):
         self._range(p, "rounds", 1, 200)
         self._choice(p, "mode", ["sequential", "simultaneous"])
         self._range(p, "free_ride_fraction", 0.0, 1.0)
+        self._choice(p, "reward", ["standard", "mac_spgg"])
+        self._range(p, "cooperation_bonus", 0.0, 100.0)
+        self._range(p, "threshold_share", 0.0, 1.0)
+        self._range(p, "penalty", 0.0, 1e9)
 
     def initial_state(self, params: dict, role_names: list[str], seed: int) -> dict:
         p = self.params(params)
@@ -99,8 +125,14 @@ class PublicGoods(Scenario):
             f"{p['endowment']:g} units and chooses how many to contribute to a common pot (0 to {p['endowment']:g}). "
             f"The pot is multiplied by {p['multiplier']:g} and shared equally among all {n} players, whatever they "
             f"contributed. Your round payoff = {p['endowment']:g} - your contribution + "
-            f"{p['multiplier']:g} x total contributions / {n}. "
+            f"{p['multiplier']:g} x total contributions / {n}"
         )
+        if p["reward"] == "mac_spgg":
+            text += (f" + a cooperation bonus of {p['cooperation_bonus']:g} x your contribution x (1 + what the "
+                     f"players before you gave this round / {n * p['endowment']:g}); if the pot is below "
+                     f"{p['threshold_share'] * n * p['endowment']:g} every player loses {p['penalty']:g}. ")
+        else:
+            text += ". "
         if p["mode"] == "sequential":
             text += "Players contribute one after another and each sees what the players before them gave this round."
         else:
@@ -180,10 +212,22 @@ class PublicGoods(Scenario):
         total = sum(contributions.values())
         share = round(p["multiplier"] * total / n, 6)
         payoffs = {name: round(e - contributions[name] + share, 6) for name in roles}
+        bonuses: dict[str, float] = {}
+        penalised = False
+        if p["reward"] == "mac_spgg":
+            before = 0.0
+            for name in state["order"]:
+                bonuses[name] = round(p["cooperation_bonus"] * contributions[name] * (1 + before / (n * e)), 6)
+                before += contributions[name]
+            penalised = total < p["threshold_share"] * n * e
+            payoffs = {name: round(payoffs[name] + bonuses[name] - (p["penalty"] if penalised else 0.0), 6)
+                       for name in roles}
         for name in roles:
             state["payoffs"][name] = round(state["payoffs"][name] + payoffs[name], 6)
         record = {"round": state["round"], "order": list(state["order"]), "contributions": contributions,
                   "total": total, "share": share, "payoffs": payoffs}
+        if p["reward"] == "mac_spgg":
+            record.update({"bonuses": bonuses, "penalised": penalised})
         state["history"].append(record)
         next_round = state["round"] + 1
         state.update({"round": next_round, "turn": 0, "current": {}})
