@@ -1,5 +1,5 @@
-"""`make run` brings the whole app up on embedded defaults, and Ctrl-C
-(SIGINT) leaves no daphne, celery or redis process behind."""
+"""`make run` brings the whole app up on embedded defaults, restarts a part
+that dies, and Ctrl-C (SIGINT) leaves no daphne, celery or redis process behind."""
 
 import json
 import os
@@ -47,9 +47,19 @@ def test_make_run_serves_and_sigint_stops_everything(tmp_path):
         status, body = get(f"{base}/accounts/login/")
         assert status == 200 and b'name="username"' in body
 
+        # A dead worker is started again; the app keeps serving meanwhile.
+        worker = next(p for p in psutil.Process(make.pid).children(recursive=True) if "celery" in " ".join(p.cmdline()))
+        os.killpg(worker.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "worker restarted" not in (tmp_path / "make-run.log").read_text():
+            assert get(f"{base}/accounts/login/")[0] == 200
+            time.sleep(0.5)
+        output = (tmp_path / "make-run.log").read_text(errors="replace")
+        assert "worker exited with code -9; restarting it in 1 s" in output and "worker restarted" in output, output
+
         children = psutil.Process(make.pid).children(recursive=True)
         names = " ".join(" ".join(p.cmdline()) for p in children)
-        assert "daphne" in names and "celery" in names
+        assert "daphne" in names and "celery" in names and worker.pid not in {p.pid for p in children}
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         make.wait(60)
         time.sleep(0.5)
