@@ -8,6 +8,7 @@ delay; the app never shuts down because one part of it did.
 """
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -87,9 +88,23 @@ def stop_all(supervised: list[Supervised]) -> None:
             proc.wait()
 
 
+def secret_key() -> str:
+    """The embedded defaults' SECRET_KEY: generated once into .run/, readable only by its owner, then reused
+    (so logins survive a restart)."""
+    path = RUN_DIR / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+        say(f"generated a SECRET_KEY into {path}")
+    return path.read_text().strip()
+
+
 def main() -> int:
     RUN_DIR.mkdir(exist_ok=True)
     env = dict(os.environ)
+    if not env.get("SECRET_KEY") and not env.get("SECRET_KEY_FILE"):
+        env["SECRET_KEY"] = secret_key()
     env.setdefault("DJANGO_SETTINGS_MODULE", "collab.settings")
     env.setdefault("DEBUG", "true")
     supervised: list[Supervised] = []

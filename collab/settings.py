@@ -15,10 +15,11 @@ RUN_DIR = BASE_DIR / ".run"
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("COLLAB_REQUIRE_SECRET_KEY", False):
-        fail("SECRET_KEY", "is required in production (COLLAB_REQUIRE_SECRET_KEY is set)")
-    # A fixed development key: fine for the embedded, loopback-only defaults.
-    SECRET_KEY = "collab-insecure-development-key-change-me-0123456789abcdefghij"
+    if not DEBUG:
+        # A public fallback key would let anyone forge sessions: refuse instead.
+        fail("SECRET_KEY", "is not set; with DEBUG off collab needs a long random secret "
+             "(`make run` generates one into .run/)")
+    SECRET_KEY = "collab-insecure-development-key-change-me-0123456789abcdefghij"  # DEBUG only
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

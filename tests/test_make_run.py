@@ -23,7 +23,8 @@ def get(url: str) -> tuple[int, bytes]:
 
 def test_make_run_serves_and_sigint_stops_everything(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "MAKEFLAGS", "MFLAGS"}}
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"REDIS_URL", "DATABASE_URL", "SECRET_KEY", "DEBUG", "MAKEFLAGS", "MFLAGS"}}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path}/run.sqlite3", COLLAB_PORT=str(port))
     log = open(tmp_path / "make-run.log", "wb")  # noqa: SIM115 - closed below
     make = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -42,6 +43,9 @@ def test_make_run_serves_and_sigint_stops_everything(tmp_path):
             time.sleep(0.5)
         output = (tmp_path / "make-run.log").read_text(errors="replace")
         assert health and health["status"] == "ok", output
+        # No SECRET_KEY given: one was generated into .run/ (or an earlier run's reused), for its owner only.
+        key_file = ROOT / ".run" / "secret_key"
+        assert len(key_file.read_text().strip()) >= 50 and key_file.stat().st_mode & 0o777 == 0o600
         assert health["workers"]["count"] == 1
         assert "username 'demo'" in output
         status, body = get(f"{base}/accounts/login/")
