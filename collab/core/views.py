@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.models import User
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -23,13 +25,33 @@ class SignupForm(UserCreationForm):
         fields = ["username"]
 
 
+def login_policy() -> dict:
+    return {"login_failure_limit": settings.AXES_FAILURE_LIMIT,
+            "login_cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)}
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login view; the page states the lockout policy."""
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **login_policy()}
+
+
+def login_locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out login: the login page again, saying why and for how long."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    form = AuthenticationForm(request, initial={"username": username})
+    return render(request, "registration/login.html", {"form": form, "locked_out": True, **login_policy()},
+                  status=429)
+
+
 def signup(request):
     if request.user.is_authenticated:
         return redirect("home")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.username}.")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
