@@ -16,7 +16,8 @@ from collab.core import health
 @never_cache
 def healthz(request):
     healthy, checks = health.report()
-    return JsonResponse(checks, status=200 if healthy else 503)
+    body = checks if request.user.is_staff else health.public(checks)
+    return JsonResponse(body, status=200 if healthy else 503)
 
 
 class SignupForm(UserCreationForm):
