@@ -5,6 +5,7 @@ COPY pyproject.toml requirements.lock ./
 COPY collab ./collab
 RUN pip install -c requirements.lock .
 COPY . .
-RUN DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS_URL=redis://localhost:6379/0 python manage.py collectstatic --noinput -v0
+RUN DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS_URL=redis://localhost:6379/0 SECRET_KEY=build-only-not-used-at-runtime \
+    python manage.py collectstatic --noinput -v0
 EXPOSE 8000
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "collab.asgi:application"]

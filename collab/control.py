@@ -3,12 +3,14 @@ pause or stop, read by the worker thread waiting on a turn."""
 
 import asyncio
 import json
+import logging
 import threading
 
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
+log = logging.getLogger(__name__)
 _local = threading.local()
 HALT_TTL_SECONDS = 3600
 
@@ -31,8 +33,13 @@ HALT_CHANNEL = "collab:halt"
 def set_halt(session_id: int) -> None:
     """Flag the session halted and tell every worker at once (pub/sub): a
     stream in flight stops within milliseconds, without any polling."""
-    client().set(halt_key(session_id), "1", ex=HALT_TTL_SECONDS)
-    client().publish(HALT_CHANNEL, str(session_id))
+    try:
+        client().set(halt_key(session_id), "1", ex=HALT_TTL_SECONDS)
+        client().publish(HALT_CHANNEL, str(session_id))
+    except redis.RedisError as exc:
+        # Called after the pause or stop is committed: that stands. The turn in
+        # flight finds the session's status at its commit and keeps nothing.
+        log.warning("halt of session %s not published (%s)", session_id, exc)
 
 
 def clear_halt(session_id: int) -> None:

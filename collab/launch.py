@@ -2,14 +2,18 @@
 
 Starts an embedded Redis (when REDIS_URL is unset), checks the settings,
 migrates, loads demo data, then runs daphne and a Celery worker until
-Ctrl-C, and stops every process it started.
+Ctrl-C, and stops every process it started. A process that dies (a crash,
+the OOM killer, a Redis outage) is started again after a short, growing
+delay; the app never shuts down because one part of it did.
 """
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,7 +33,42 @@ def manage(*args: str, env: dict) -> None:
         raise SystemExit(result.returncode)
 
 
-def stop_all(procs: list[tuple[str, subprocess.Popen]]) -> None:
+# Seconds before restarting a process that died, growing with each crash in a
+# row; a process that ran for STABLE_SECONDS starts the count over.
+RESTART_DELAYS = (1, 2, 5, 10, 30)
+STABLE_SECONDS = 60
+
+
+class Supervised:
+    def __init__(self, name: str, start: Callable[[], subprocess.Popen | None], proc: subprocess.Popen | None = None):
+        self.name, self._start = name, start
+        self.proc = proc or start()
+        self.started = time.monotonic()
+        self.crashes = 0
+        self.restart_at: float | None = None
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if self.proc.poll() is None:
+            if self.crashes and now - self.started > STABLE_SECONDS:
+                self.crashes = 0
+            return
+        if self.restart_at is None:
+            delay = RESTART_DELAYS[min(self.crashes, len(RESTART_DELAYS) - 1)]
+            self.crashes += 1
+            self.restart_at = now + delay
+            say(f"{self.name} exited with code {self.proc.returncode}; restarting it in {delay} s")
+        elif now >= self.restart_at:
+            proc = self._start()
+            if proc is None:  # something else took its place (another embedded Redis on the socket)
+                self.restart_at = now + RESTART_DELAYS[-1]
+                return
+            self.proc, self.started, self.restart_at = proc, now, None
+            say(f"{self.name} restarted")
+
+
+def stop_all(supervised: list[Supervised]) -> None:
+    procs = [(s.name, s.proc) for s in supervised]
     for _, proc in reversed(procs):
         if proc.poll() is None:
             try:
@@ -49,12 +88,26 @@ def stop_all(procs: list[tuple[str, subprocess.Popen]]) -> None:
             proc.wait()
 
 
+def secret_key() -> str:
+    """The embedded defaults' SECRET_KEY: generated once into .run/, readable only by its owner, then reused
+    (so logins survive a restart)."""
+    path = RUN_DIR / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+        say(f"generated a SECRET_KEY into {path}")
+    return path.read_text().strip()
+
+
 def main() -> int:
     RUN_DIR.mkdir(exist_ok=True)
     env = dict(os.environ)
+    if not env.get("SECRET_KEY") and not env.get("SECRET_KEY_FILE"):
+        env["SECRET_KEY"] = secret_key()
     env.setdefault("DJANGO_SETTINGS_MODULE", "collab.settings")
     env.setdefault("DEBUG", "true")
-    procs: list[tuple[str, subprocess.Popen]] = []
+    supervised: list[Supervised] = []
     stopping = False
 
     def on_signal(signum, frame):
@@ -74,33 +127,31 @@ def main() -> int:
             if proc is None:
                 say(f"reusing the embedded Redis already answering on {sock}")
             else:
-                procs.append(("redis", proc))
+                supervised.append(Supervised("redis", lambda: embedded_redis.start(sock), proc))
                 say(f"embedded Redis {embedded_redis.binary().parent.name}/redis-server on {sock}")
             env["REDIS_URL"] = f"unix://{sock}"
         manage("collab_check", env=env)
         manage("migrate", "--noinput", "-v", "0", env=env)
         manage("load_demo", env=env)
-        procs.append(("worker", subprocess.Popen(
+        supervised.append(Supervised("worker", lambda: subprocess.Popen(
             [PYTHON, "-m", "celery", "-A", "collab", "worker", "--pool", "threads",
              "--concurrency", env.get("COLLAB_WORKER_THREADS", "32"), "--loglevel", "WARNING",
              "--hostname", f"collab-worker-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
             env=env, cwd=BASE_DIR, start_new_session=True)))
-        procs.append(("daphne", subprocess.Popen(
+        supervised.append(Supervised("daphne", lambda: subprocess.Popen(
             [PYTHON, "-m", "daphne", "-b", HOST, "-p", PORT, "collab.asgi:application"],
             env=env, cwd=BASE_DIR, start_new_session=True)))
         say(f"open http://{HOST}:{PORT}/  (health: http://{HOST}:{PORT}/healthz)  Ctrl-C stops everything")
         while True:
-            for name, proc in procs:
-                if proc.poll() is not None:
-                    say(f"{name} exited with code {proc.returncode}; stopping")
-                    return 1
+            for process in supervised:
+                process.check()
             time.sleep(0.5)
     except KeyboardInterrupt:
         say("stopping")
         return 0
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        stop_all(procs)
+        stop_all(supervised)
         say("stopped")
 
 

@@ -2,9 +2,11 @@
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from collab import redis_urls
 from collab.env import env_bool, env_float, env_int, env_list, env_str, fail
@@ -15,10 +17,39 @@ RUN_DIR = BASE_DIR / ".run"
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("COLLAB_REQUIRE_SECRET_KEY", False):
-        fail("SECRET_KEY", "is required in production (COLLAB_REQUIRE_SECRET_KEY is set)")
-    # A fixed development key: fine for the embedded, loopback-only defaults.
-    SECRET_KEY = "collab-insecure-development-key-change-me-0123456789abcdefghij"
+    if not DEBUG:
+        # A public fallback key would let anyone forge sessions: refuse instead.
+        fail("SECRET_KEY", "is not set; with DEBUG off collab needs a long random secret "
+             "(`make run` generates one into .run/)")
+    SECRET_KEY = "collab-insecure-development-key-change-me-0123456789abcdefghij"  # DEBUG only
+# Served over HTTPS (directly or behind a proxy that terminates TLS): cookies only
+# over HTTPS, and browsers told to use nothing else (HSTS). See README, Production.
+HTTPS = env_bool("COLLAB_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env_int("COLLAB_HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("COLLAB_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_SSL_REDIRECT = env_bool("COLLAB_SSL_REDIRECT", False)
+if env_bool("COLLAB_BEHIND_PROXY", False):
+    # Only behind a proxy that sets this header itself: a client could otherwise claim https.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# No inline script, no eval: every script is a file of ours (htmx is configured
+# for it in base.html). Inline style attributes stay allowed: role colours are set
+# per element. connect-src 'self' covers the websocket on the same host.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -37,10 +68,13 @@ INSTALLED_APPS = [
     "collab.sessions",
     "collab.live",
     "collab.research",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -48,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "collab.urls"
@@ -168,6 +203,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Login throttling (django-axes): after COLLAB_LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair is locked out for COLLAB_LOGIN_COOLOFF_MINUTES.
+# A success resets the count; `manage.py axes_reset_username NAME` lifts a lockout early.
+AXES_FAILURE_LIMIT = env_int("COLLAB_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("COLLAB_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "collab.core.views.login_locked_out"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 _started = None
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "collab.settings")
+# DEBUG is off in the tests, as in production, so a key is required; the tests' own.
+os.environ.setdefault("SECRET_KEY", "collab-tests-only-secret-key-not-for-any-real-deployment-0123")
 # Short leases and sweeps so recovery tests take seconds, not a minute.
 os.environ.setdefault("COLLAB_TURN_LEASE_SECONDS", "4")
 os.environ.setdefault("COLLAB_SWEEP_INTERVAL", "1")

@@ -1,5 +1,5 @@
-"""`make run` brings the whole app up on embedded defaults, and Ctrl-C
-(SIGINT) leaves no daphne, celery or redis process behind."""
+"""`make run` brings the whole app up on embedded defaults, restarts a part
+that dies, and Ctrl-C (SIGINT) leaves no daphne, celery or redis process behind."""
 
 import json
 import os
@@ -23,7 +23,8 @@ def get(url: str) -> tuple[int, bytes]:
 
 def test_make_run_serves_and_sigint_stops_everything(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "MAKEFLAGS", "MFLAGS"}}
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"REDIS_URL", "DATABASE_URL", "SECRET_KEY", "DEBUG", "MAKEFLAGS", "MFLAGS"}}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path}/run.sqlite3", COLLAB_PORT=str(port))
     log = open(tmp_path / "make-run.log", "wb")  # noqa: SIM115 - closed below
     make = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -42,14 +43,27 @@ def test_make_run_serves_and_sigint_stops_everything(tmp_path):
             time.sleep(0.5)
         output = (tmp_path / "make-run.log").read_text(errors="replace")
         assert health and health["status"] == "ok", output
-        assert health["workers"]["count"] == 1
+        # No SECRET_KEY given: one was generated into .run/ (or an earlier run's reused), for its owner only.
+        key_file = ROOT / ".run" / "secret_key"
+        assert len(key_file.read_text().strip()) >= 50 and key_file.stat().st_mode & 0o777 == 0o600
+        assert health["workers"] == "ok"
         assert "username 'demo'" in output
         status, body = get(f"{base}/accounts/login/")
         assert status == 200 and b'name="username"' in body
 
+        # A dead worker is started again; the app keeps serving meanwhile.
+        worker = next(p for p in psutil.Process(make.pid).children(recursive=True) if "celery" in " ".join(p.cmdline()))
+        os.killpg(worker.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "worker restarted" not in (tmp_path / "make-run.log").read_text():
+            assert get(f"{base}/accounts/login/")[0] == 200
+            time.sleep(0.5)
+        output = (tmp_path / "make-run.log").read_text(errors="replace")
+        assert "worker exited with code -9; restarting it in 1 s" in output and "worker restarted" in output, output
+
         children = psutil.Process(make.pid).children(recursive=True)
         names = " ".join(" ".join(p.cmdline()) for p in children)
-        assert "daphne" in names and "celery" in names
+        assert "daphne" in names and "celery" in names and worker.pid not in {p.pid for p in children}
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         make.wait(60)
         time.sleep(0.5)

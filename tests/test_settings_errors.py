@@ -44,3 +44,22 @@ def test_unreachable_database():
 def test_unreachable_redis(tmp_path):
     result = run_manage("collab_check", DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3", REDIS_URL="redis://127.0.0.1:1/0")
     assert_one_clear_line(result, "REDIS_URL")
+
+
+def test_no_secret_key_with_debug_off_refuses_to_start():
+    """No public fallback key in production: one line naming the variable, and nothing starts."""
+    result = run_manage("check", SECRET_KEY="", DEBUG="false")
+    assert_one_clear_line(result, "SECRET_KEY")
+    assert "make run" in result.stderr  # says how to get one
+
+
+def test_the_development_key_is_for_debug_only():
+    result = run_manage("check", SECRET_KEY="", DEBUG="true")
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_requires_a_secret_key_and_makes_no_demo_account_unless_asked():
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "SECRET_KEY: ${SECRET_KEY:?" in compose and "change-me" not in compose
+    assert 'if [ \\"$$COLLAB_DEMO\\" = 1 ]; then python manage.py load_demo; fi' in compose
+    assert compose.count("load_demo") == 1

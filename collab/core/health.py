@@ -1,4 +1,5 @@
-"""Probes for /healthz and for the start-up check of `make run`."""
+"""Probes for /healthz and for the start-up check of `make run`. /healthz
+answers everyone with component states only (`public`); staff get the details."""
 
 import time
 
@@ -53,6 +54,13 @@ def report() -> tuple[bool, dict]:
     healthy = checks["database"]["ok"] and redis_ok and checks["workers"]["ok"]
     checks["status"] = "ok" if healthy else "degraded"
     return healthy, checks
+
+
+def public(checks: dict) -> dict:
+    """What anyone may see: each component up or down. Worker names, errors,
+    timings and the database vendor describe the deployment: staff only."""
+    return {"status": checks["status"],
+            **{part: "ok" if checks[part]["ok"] else "down" for part in ("database", "redis", "workers")}}
 
 
 def _one_line(exc: Exception) -> str:

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.models import User
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -15,7 +17,8 @@ from collab.core import health
 @never_cache
 def healthz(request):
     healthy, checks = health.report()
-    return JsonResponse(checks, status=200 if healthy else 503)
+    body = checks if request.user.is_staff else health.public(checks)
+    return JsonResponse(body, status=200 if healthy else 503)
 
 
 class SignupForm(UserCreationForm):
@@ -31,6 +34,24 @@ def safe_next(request) -> str:
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return ""
+def login_policy() -> dict:
+    return {"login_failure_limit": settings.AXES_FAILURE_LIMIT,
+            "login_cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)}
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login view; the page states the lockout policy."""
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **login_policy()}
+
+
+def login_locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out login: the login page again, saying why and for how long."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    form = AuthenticationForm(request, initial={"username": username})
+    return render(request, "registration/login.html", {"form": form, "locked_out": True, **login_policy()},
+                  status=429)
 
 
 def signup(request):
@@ -40,7 +61,7 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.username}.")
         return redirect(next_url or "home")
     return render(request, "registration/signup.html", {"form": form, "next": next_url})

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from collab import aio, control
 from collab.engine import scripted, status
@@ -87,7 +88,16 @@ def enqueue(session_id: int, turn_index: int) -> None:
     """Schedule a turn after commit; in an inline run the caller's loop runs it."""
     if getattr(_inline, "active", False):
         return
-    transaction.on_commit(lambda: turn_task.delay(session_id, turn_index))
+    transaction.on_commit(lambda: _send_turn(session_id, turn_index))
+
+
+def _send_turn(session_id: int, turn_index: int) -> None:
+    """The change that scheduled the turn is committed whatever happens here:
+    with the broker down, the sweeper enqueues the turn once Redis is back."""
+    try:
+        turn_task.delay(session_id, turn_index)
+    except OperationalError as exc:
+        logger.warning("turn %s of session %s not enqueued (%s); the sweeper will retry", turn_index, session_id, exc)
 
 
 def continue_or_finish(session: Session) -> None:

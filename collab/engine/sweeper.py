@@ -2,16 +2,20 @@
 seats whose timeout passed. Idempotent: re-enqueueing a turn that is being
 run or is done is a no-op for the claim."""
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from collab.engine import runner, status
 from collab.sessions import events as log
 from collab.sessions.models import Session
+
+logger = logging.getLogger(__name__)
 
 
 def sweep() -> list[int]:
@@ -23,7 +27,11 @@ def sweep() -> list[int]:
     ).values_list("pk", "next_turn")
     recovered = []
     for session_id, turn_index in stalled:
-        runner.turn_task.delay(session_id, turn_index)
+        try:
+            runner.turn_task.delay(session_id, turn_index)
+        except OperationalError as exc:
+            logger.warning("broker unavailable (%s): stalled turns are enqueued at a later sweep", exc)
+            break
         recovered.append(session_id)
     for session in Session.objects.filter(status=Session.Status.AWAITING_HUMAN).only("pk", "state"):
         deadline = (session.state or {}).get("awaiting", {}).get("deadline")

@@ -8,12 +8,15 @@ from the database too.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import User
+from django.template.loader import render_to_string
+from redis.exceptions import RedisError
 
 from collab import control
 from collab.engine.plan import plan_form_steps
@@ -24,9 +27,33 @@ from collab.sessions.permissions import Refused
 
 logger = logging.getLogger(__name__)
 CATCH_UP_LIMIT = 2000
+LAYER_TIMEOUT = 3.0  # seconds a connect waits on the channel layer before it counts as down
+# The close code for "live updates are down, try again": daphne lets an app send
+# only 1000 or 3000-4999, so not 1013; static/js/live.js reconnects on it, with backoff.
+TRY_AGAIN_LATER = 4503
+
+
+def live_status(*, unavailable: bool) -> str:
+    """The page's live-updates notice, shown while the channel layer is down (live.js clears it on open)."""
+    return render_to_string("live/live_status.html", {"unavailable": unavailable})
 
 
 class SessionConsumer(AsyncWebsocketConsumer):
+    async def __call__(self, scope, receive, send):
+        """Channels subscribes the socket's own channel on Redis before connect()
+        runs; with Redis down that raised, and the handshake got a 500. Answer
+        with the notice and a code the page retries on instead."""
+        try:
+            await super().__call__(scope, receive, send)
+        except (RedisError, OSError) as exc:
+            if hasattr(self, "channel_name"):  # the layer failed later on: not a connect
+                raise
+            logger.warning("live updates unavailable, a socket is told to retry: %s", exc)
+            if (await receive())["type"] == "websocket.connect":
+                await send({"type": "websocket.accept"})
+                await send({"type": "websocket.send", "text": live_status(unavailable=True)})
+                await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
+
     async def dispatch(self, message):
         """Channel-layer messages (deltas, events) need no database: skip the
         per-message close_old_connections thread hop that channels does."""
@@ -50,8 +77,18 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self.close(code=4403)
             return
         self.roles = {r["name"]: r for r in self.session.team_snapshot.get("roles", [])}
-        self.group = bus.group_name(self.session_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        group = bus.group_name(self.session_id)
+        try:
+            await asyncio.wait_for(self.channel_layer.group_add(group, self.channel_name), LAYER_TIMEOUT)
+        except Exception as exc:  # Redis is down: say so, and the page retries; never a 500
+            logger.warning("live updates of session %s unavailable: %s", self.session_id, exc)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.channel_layer.group_discard(group, self.channel_name), LAYER_TIMEOUT)
+            await self.accept()
+            await self.send(text_data=live_status(unavailable=True))
+            await self.close(code=TRY_AGAIN_LATER)
+            return
+        self.group = group
         await self.accept()
         self.present = await presence.touch(self.session_id, self.user.username, self.channel_name)
         await bus.send(self.session_id, {"type": "presence.update", "names": self.present})

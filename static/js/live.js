@@ -7,10 +7,21 @@
     return marker ? parseInt(marker.dataset.seq || "0", 10) : 0;
   }
   document.body.addEventListener("htmx:wsOpen", function (evt) {
+    // A notice that live updates are down stays only if this socket gets it again.
+    var liveStatus = document.getElementById("live-status");
+    if (liveStatus) liveStatus.textContent = "";
     var composer = document.getElementById("composer");
     evt.detail.socketWrapper.send(JSON.stringify({
       type: "hello", last_seq: lastSeq(), seat: composer ? composer.dataset.role : ""
     }));
+  });
+  // 4503: live updates are down (the server's Redis); the page says so. Try again,
+  // backing off to 30 s; the backoff starts over once a message arrives without the notice.
+  var retries = 0;
+  document.body.addEventListener("htmx:wsClose", function (evt) {
+    if (!evt.detail.event || evt.detail.event.code !== 4503) return;
+    var delay = Math.min(30000, 1000 * Math.pow(2, retries++)) * (0.5 + Math.random() / 2);
+    setTimeout(function () { evt.detail.socketWrapper.reconnect(); }, delay);
   });
   document.body.addEventListener("htmx:wsConfigSend", function (evt) {
     if (overLimit(evt.detail.elt)) { evt.preventDefault(); return; }  // the counter says why
@@ -111,6 +122,8 @@
     if (label) label.textContent = mine ? "— it is your turn" : "— wait for your turn";
   }
   document.body.addEventListener("htmx:wsAfterMessage", function () {
+    var liveStatus = document.getElementById("live-status");
+    if (liveStatus && !liveStatus.textContent.trim()) retries = 0;
     syncControls();
     syncComposer();
     syncPlanEditor();
