@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 from collab import control
 from collab.engine.plan import plan_form_steps
 from collab.live import bus, fragments, frames, presence
-from collab.sessions import permissions, selectors, services
+from collab.sessions import permissions, selectors, services, visibility
 from collab.sessions.models import Session
 from collab.sessions.permissions import Refused
 
@@ -44,12 +44,14 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.my_seat = None  # the role whose composer the page shows: the hello says
         self.session = await self._load()
         self.capacity = None  # kept for rendering this viewer's seat buttons; actions check again
+        self.view_as = None
         if self.session is not None:
             self.capacity = await database_sync_to_async(permissions.capacity)(self.session, self.user)
         if self.capacity is None:
             await self.close(code=4403)
             return
         self.roles = {r["name"]: r for r in self.session.team_snapshot.get("roles", [])}
+        self.view = await database_sync_to_async(visibility.view_for)(self.session, self.user, self.capacity)
         self.group = bus.group_name(self.session_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -103,6 +105,10 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def _hello(self, fields: dict) -> None:
         self.my_seat = fields["seat"]
+        if fields["view_as"] != self.view_as:
+            self.view_as = fields["view_as"]
+            self.view = await database_sync_to_async(visibility.view_for)(
+                self.session, self.user, self.capacity, self.view_as)
         await self._catch_up(fields["last_seq"])
         await self._show_turn_in_flight()
 
@@ -149,7 +155,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self._turn_started(turn, texts)
 
     async def _send_event(self, event: dict) -> None:
-        await self.send(text_data=fragments.event_oob_cached(self.session_id, event, self.roles))
+        if self.view.can_see(event):
+            await self.send(text_data=fragments.event_oob_cached(self.session_id, event, self.roles))
         self.last_seq = event["seq"]
         if changes_seats(event):
             html = await database_sync_to_async(self._seats_html)(event["seq"], event["kind"] == "state")
@@ -164,6 +171,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         view = selectors.seat_view(session, seats, self.user, self.capacity)
         mine = view["my_seat"].role_name if view["my_seat"] else None
         composer = ended or mine != self.my_seat
+        if mine != (self.view.role if self.view.seated else None):
+            self.view = visibility.view_for(session, self.user, self.capacity, self.view_as)  # a seat's view from now on
         self.my_seat = mine
         return fragments.seats(view, composer)
 
@@ -186,10 +195,14 @@ class SessionConsumer(AsyncWebsocketConsumer):
             return  # announced both by the broadcast and by the hello: one bubble per actor
         self.shown_turn = turn["turn"]
         self.shown_chars = {actor: len(text) for actor, text in (texts or {}).items()}
-        await self.send(text_data=fragments.turn_start(turn["turn"], turn["actors"], self.roles, turn["live"], texts))
+        actors = [a for a in turn["actors"] if self.view.hears(a)]
+        if actors:
+            await self.send(text_data=fragments.turn_start(turn["turn"], actors, self.roles, turn["live"], texts))
 
     async def turn_delta(self, message):
         actor, text, offset = message["actor"], message["text"], message.get("offset", 0)
+        if not self.view.hears(actor):
+            return
         shown = getattr(self, "shown_chars", {}).get(actor, 0) if getattr(self, "shown_turn", None) == message["turn"] else 0
         if offset + len(text) <= shown:
             return  # already in the bubble this page was sent on connecting
@@ -199,6 +212,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=fragments.delta(message["turn"], actor, text))
 
     async def turn_reset(self, message):
+        if not self.view.hears(message["actor"]):
+            return
         if getattr(self, "shown_turn", None) == message["turn"]:
             self.shown_chars[message["actor"]] = 0
         await self.send(text_data=fragments.delta_reset(message["turn"], message["actor"]))

@@ -8,8 +8,10 @@
   }
   document.body.addEventListener("htmx:wsOpen", function (evt) {
     var composer = document.getElementById("composer");
+    var root = document.getElementById("live-root");
     evt.detail.socketWrapper.send(JSON.stringify({
-      type: "hello", last_seq: lastSeq(), seat: composer ? composer.dataset.role : ""
+      type: "hello", last_seq: lastSeq(), seat: composer ? composer.dataset.role : "",
+      view_as: root ? root.dataset.viewAs || "" : ""
     }));
   });
   document.body.addEventListener("htmx:wsConfigSend", function (evt) {
