@@ -221,6 +221,23 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def session_stats(self, message):
         await self.send(text_data=fragments.stats(message["stats"]))
 
+    async def access_changed(self, message):
+        """A membership or the session's visibility changed: re-check this
+        viewer, and close with the reason if they lost access."""
+        self.capacity, self.view = await database_sync_to_async(self._recheck)()
+        if self.capacity is None:
+            reason = "You no longer have access to this session."
+            await self._answer("closed", None, reason)
+            await self.close(code=4403, reason=reason)
+
+    def _recheck(self):
+        session = Session.objects.filter(pk=self.session_id).first()
+        user = User.objects.filter(pk=self.user.pk).first()
+        capacity = permissions.capacity(session, user) if session and user else None
+        if capacity is None:
+            return None, self.view
+        return capacity, visibility.view_for(session, user, capacity, self.view_as)
+
     async def presence_update(self, message):
         self.present = message["names"]
         await self.send(text_data=fragments.presence(message["names"]))

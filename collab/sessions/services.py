@@ -250,7 +250,39 @@ def membership_add(*, session: Session, by, user, capacity: str) -> Membership:
     s = _locked(session)
     require_owner(s, by)
     member, _ = Membership.objects.update_or_create(session=s, user=user, defaults={"capacity": capacity})
+    _access_changed(s)
     return member
+
+
+@transaction.atomic
+def membership_remove(*, session: Session, by, user) -> None:
+    """The member loses access; a seat they hold goes back to its agent."""
+    s = _locked(session)
+    require_owner(s, by)
+    if user.pk == s.owner_id:
+        raise Refused("The owner cannot be removed from their own session.")
+    for seat in Seat.objects.filter(session=s, user=user, holder=Seat.Holder.HUMAN):
+        seat_release(session=s, user=by, role=seat.role_name)
+    Membership.objects.filter(session=s, user=user).delete()
+    _access_changed(s)
+
+
+@transaction.atomic
+def session_set_visibility(*, session: Session, by, visibility: str) -> Session:
+    s = _locked(session)
+    require_owner(s, by)
+    if visibility not in Session.Visibility.values:
+        raise Refused(f"Visibility must be one of {', '.join(Session.Visibility.values)}.")
+    s.visibility = visibility
+    s.save(update_fields=["visibility", "updated_at"])
+    _access_changed(s)
+    return s
+
+
+def _access_changed(session: Session) -> None:
+    from collab.live import bus
+
+    transaction.on_commit(lambda: bus.publish_access_changed(session.pk))
 
 
 def _intervene(session: Session, user, action: str, **extra) -> None:
