@@ -21,6 +21,9 @@ if not SECRET_KEY:
     SECRET_KEY = "collab-insecure-development-key-change-me-0123456789abcdefghij"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Pages on other origins (scheme, host and port) that may open the live socket;
+# a page on the socket's own address always may (collab/live/origin.py).
+WEBSOCKET_ALLOWED_ORIGINS = env_list("WEBSOCKET_ALLOWED_ORIGINS", CSRF_TRUSTED_ORIGINS)
 
 INSTALLED_APPS = [
     "daphne",
