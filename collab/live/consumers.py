@@ -1,10 +1,16 @@
 """The live session socket: /ws/sessions/<id>/.
 
-Permission is checked in connect() and again for every action. The client
-sends {"type": "hello", "last_seq": N, "seat": "<role of its composer>"} on
+Permission is checked in connect() and again for every action, and again
+for the open socket whenever the session's memberships or visibility change
+(closed with a reason if access is gone). Every frame from the browser is
+checked (collab/live/frames.py) and gets its effect or a `refused`/`error`
+answer; no frame closes the socket. The client sends {"type": "hello",
+"last_seq": N, "seat": "<role of its composer>", "view_as": "<role>"} on
 each (re)connect and gets exactly the events after N from the database;
 live events whose seq skips ahead (a dropped channel message) are filled
-from the database too.
+from the database too. Each viewer gets only the events of its view (a
+seated player: its role's, collab/sessions/visibility.py). Presence is
+renewed by a heartbeat, so a socket whose process died drops out by itself.
 """
 
 import asyncio
