@@ -144,3 +144,35 @@ async def test_streamed_replies_follow_the_topology(people):
     assert "live-0-analyst" not in frames and "unheard" not in frames
     await comm.disconnect()
 
+
+
+async def test_taking_and_handing_back_a_seat_changes_the_view_from_then_on(people):
+    def unseated_session():
+        owner = people["owner"]
+        session = services.session_create(owner=owner, team=make_team(owner))
+        services.membership_add(session=session, by=owner, user=people["participant"], capacity="participant")
+        return session
+
+    session = await database_sync_to_async(unseated_session)()
+    inject = database_sync_to_async(services.session_inject)
+    owner = people["owner"]
+    comm = await connect(session.pk, people["participant"])
+    assert (await comm.connect())[0]
+    await comm.send_to(text_data=json.dumps({"type": "hello", "last_seq": 0}))
+    await receive_all(comm, 0.3)
+
+    await inject(session=session, user=owner, text="whisper before the seat", to_role="tester")
+    assert "whisper before the seat" not in "".join(await receive_all(comm))  # no seat: what everyone hears
+    await comm.send_to(text_data=json.dumps({"action": "take_seat", "role": "tester"}))
+    await receive_all(comm)
+    await inject(session=session, user=owner, text="whisper to my seat", to_role="tester")
+    await inject(session=session, user=owner, text="whisper to the coder", to_role="coder")
+    got = "".join(await receive_all(comm))
+    assert "whisper to my seat" in got and "whisper to the coder" not in got
+    await comm.send_to(text_data=json.dumps({"action": "release_seat", "role": "tester"}))
+    await receive_all(comm)
+    await inject(session=session, user=owner, text="whisper after the seat", to_role="tester")
+    await inject(session=session, user=owner, text="for all again")
+    got = "".join(await receive_all(comm))
+    assert "for all again" in got and "whisper after the seat" not in got
+    await comm.disconnect()
