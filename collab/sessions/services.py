@@ -250,7 +250,7 @@ def membership_add(*, session: Session, by, user, capacity: str) -> Membership:
     s = _locked(session)
     require_owner(s, by)
     member, _ = Membership.objects.update_or_create(session=s, user=user, defaults={"capacity": capacity})
-    _access_changed(s)
+    access_changed_on_commit(s)
     return member
 
 
@@ -264,7 +264,7 @@ def membership_remove(*, session: Session, by, user) -> None:
     for seat in Seat.objects.filter(session=s, user=user, holder=Seat.Holder.HUMAN):
         seat_release(session=s, user=by, role=seat.role_name)
     Membership.objects.filter(session=s, user=user).delete()
-    _access_changed(s)
+    access_changed_on_commit(s)
 
 
 @transaction.atomic
@@ -275,11 +275,13 @@ def session_set_visibility(*, session: Session, by, visibility: str) -> Session:
         raise Refused(f"Visibility must be one of {', '.join(Session.Visibility.values)}.")
     s.visibility = visibility
     s.save(update_fields=["visibility", "updated_at"])
-    _access_changed(s)
+    access_changed_on_commit(s)
     return s
 
 
-def _access_changed(session: Session) -> None:
+def access_changed_on_commit(session: Session) -> None:
+    """Open sockets re-check their viewer once this transaction commits. Any
+    change of who may see a session (a course's roster too) calls this."""
     from collab.live import bus
 
     transaction.on_commit(lambda: bus.publish_access_changed(session.pk))
