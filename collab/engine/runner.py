@@ -172,7 +172,8 @@ def prepare(session_id: int, token: str) -> Prepared | None:
         inputs = awaiting.get("inputs", {}) if awaiting.get("turn") == session.next_turn else {}
         missing = [r for r in human_seats if r not in inputs]
         if missing and not awaiting.get("timed_out"):
-            status.await_humans(session_id, token, session.next_turn, list(human_seats), human_seats)
+            status.await_humans(session_id, token, session.next_turn, list(human_seats), human_seats,
+                                observations={r: turn.observations.get(r, "") for r in missing})
             return None
         prepared.human_inputs = {r: inputs[r] for r in human_seats if r in inputs}
         prepared.timed_out = missing

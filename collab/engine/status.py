@@ -90,7 +90,11 @@ def pause_for_error(session: Session, cause: str) -> None:
         change(session, S.PAUSED, actor="system", reason=cause)
 
 
-def await_humans(session_id: int, token: str, turn_index: int, roles: list[str], timeouts: dict) -> None:
+def await_humans(session_id: int, token: str, turn_index: int, roles: list[str], timeouts: dict,
+                 observations: dict[str, str] | None = None) -> None:
+    """Wait for the humans in `roles`. What a scenario shows a role privately
+    (its hidden profile) is logged for that role alone, so the human in the
+    seat sees what the agent would have found in its prompt."""
     with transaction.atomic():
         session = _locked_with_lease(session_id, token)
         if session is None:
@@ -105,5 +109,9 @@ def await_humans(session_id: int, token: str, turn_index: int, roles: list[str],
         session.state = state
         session.lease_token, session.lease_expires_at, session.turn_attempts = "", None, 0
         session.save(update_fields=["state", "lease_token", "lease_expires_at", "turn_attempts"])
+        for role, text in (observations or {}).items():
+            if text:
+                log.append(session, kind="observation", actor="system", audience=[role], turn_index=turn_index,
+                           payload={"text": text, "role": role})
         change(session, S.AWAITING_HUMAN, actor="system", reason=f"waiting for {', '.join(roles)}",
                extra={"awaiting": roles})

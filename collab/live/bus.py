@@ -71,5 +71,10 @@ def publish_event(session_id: int, event: dict) -> None:
     aio.submit(send(session_id, {"type": "log.event", "event": event}))
 
 
+def publish_access_changed(session_id: int) -> None:
+    """Every open socket of the session re-checks its viewer's access."""
+    aio.submit(send(session_id, {"type": "access.changed"}))
+
+
 def publish_stats(session_id: int, stats: dict) -> None:
     aio.submit(send_if_watched(session_id, {"type": "session.stats", "stats": stats}))

@@ -1,10 +1,16 @@
 """The live session socket: /ws/sessions/<id>/.
 
-Permission is checked in connect() and again for every action. The client
-sends {"type": "hello", "last_seq": N, "seat": "<role of its composer>"} on
+Permission is checked in connect() and again for every action, and again
+for the open socket whenever the session's memberships or visibility change
+(closed with a reason if access is gone). Every frame from the browser is
+checked (collab/live/frames.py) and gets its effect or a `refused`/`error`
+answer; no frame closes the socket. The client sends {"type": "hello",
+"last_seq": N, "seat": "<role of its composer>", "view_as": "<role>"} on
 each (re)connect and gets exactly the events after N from the database;
 live events whose seq skips ahead (a dropped channel message) are filled
-from the database too.
+from the database too. Each viewer gets only the events of its view (a
+seated player: its role's, collab/sessions/visibility.py). Presence is
+renewed by a heartbeat, so a socket whose process died drops out by itself.
 """
 
 import asyncio
@@ -21,7 +27,7 @@ from redis.exceptions import RedisError
 from collab import control
 from collab.engine.plan import plan_form_steps
 from collab.live import bus, fragments, frames, presence
-from collab.sessions import permissions, selectors, services
+from collab.sessions import permissions, selectors, services, visibility
 from collab.sessions.models import Membership, Session
 from collab.sessions.permissions import Refused
 
@@ -71,12 +77,14 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.my_seat = None  # the role whose composer the page shows: the hello says
         self.session = await self._load()
         self.capacity = None  # kept for rendering this viewer's seat buttons; actions check again
+        self.view_as = None
         if self.session is not None:
             self.capacity = await database_sync_to_async(permissions.capacity)(self.session, self.user)
         if self.capacity is None:
             await self.close(code=4403)
             return
         self.roles = {r["name"]: r for r in self.session.team_snapshot.get("roles", [])}
+        self.view = await database_sync_to_async(visibility.view_for)(self.session, self.user, self.capacity)
         group = bus.group_name(self.session_id)
         try:
             await asyncio.wait_for(self.channel_layer.group_add(group, self.channel_name), LAYER_TIMEOUT)
@@ -142,6 +150,10 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def _hello(self, fields: dict) -> None:
         self.my_seat = fields["seat"]
+        if fields["view_as"] != self.view_as:
+            self.view_as = fields["view_as"]
+            self.view = await database_sync_to_async(visibility.view_for)(
+                self.session, self.user, self.capacity, self.view_as)
         await self._catch_up(fields["last_seq"])
         await self._show_turn_in_flight()
 
@@ -188,7 +200,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self._turn_started(turn, texts)
 
     async def _send_event(self, event: dict) -> None:
-        await self.send(text_data=fragments.event_oob_cached(self.session_id, event, self.roles))
+        if self.view.can_see(event):
+            await self.send(text_data=fragments.event_oob_cached(self.session_id, event, self.roles))
         self.last_seq = event["seq"]
         if event["kind"] == "plan" and self.capacity == Membership.Capacity.OWNER:
             # The owner's editor moves to the new version, so a save is never based on a stale plan.
@@ -211,6 +224,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         view = selectors.seat_view(session, seats, self.user, self.capacity)
         mine = view["my_seat"].role_name if view["my_seat"] else None
         composer = ended or mine != self.my_seat
+        if mine != (self.view.role if self.view.seated else None):
+            self.view = visibility.view_for(session, self.user, self.capacity, self.view_as)  # a seat's view from now on
         self.my_seat = mine
         return fragments.seats(view, composer)
 
@@ -233,10 +248,14 @@ class SessionConsumer(AsyncWebsocketConsumer):
             return  # announced both by the broadcast and by the hello: one bubble per actor
         self.shown_turn = turn["turn"]
         self.shown_chars = {actor: len(text) for actor, text in (texts or {}).items()}
-        await self.send(text_data=fragments.turn_start(turn["turn"], turn["actors"], self.roles, turn["live"], texts))
+        actors = [a for a in turn["actors"] if self.view.hears(a)]
+        if actors:
+            await self.send(text_data=fragments.turn_start(turn["turn"], actors, self.roles, turn["live"], texts))
 
     async def turn_delta(self, message):
         actor, text, offset = message["actor"], message["text"], message.get("offset", 0)
+        if not self.view.hears(actor):
+            return
         shown = getattr(self, "shown_chars", {}).get(actor, 0) if getattr(self, "shown_turn", None) == message["turn"] else 0
         if offset + len(text) <= shown:
             return  # already in the bubble this page was sent on connecting
@@ -246,12 +265,31 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=fragments.delta(message["turn"], actor, text))
 
     async def turn_reset(self, message):
+        if not self.view.hears(message["actor"]):
+            return
         if getattr(self, "shown_turn", None) == message["turn"]:
             self.shown_chars[message["actor"]] = 0
         await self.send(text_data=fragments.delta_reset(message["turn"], message["actor"]))
 
     async def session_stats(self, message):
         await self.send(text_data=fragments.stats(message["stats"]))
+
+    async def access_changed(self, message):
+        """A membership or the session's visibility changed: re-check this
+        viewer, and close with the reason if they lost access."""
+        self.capacity, self.view = await database_sync_to_async(self._recheck)()
+        if self.capacity is None:
+            reason = "You no longer have access to this session."
+            await self._answer("closed", None, reason)
+            await self.close(code=4403, reason=reason)
+
+    def _recheck(self):
+        session = Session.objects.filter(pk=self.session_id).first()
+        user = User.objects.filter(pk=self.user.pk).first()
+        capacity = permissions.capacity(session, user) if session and user else None
+        if capacity is None:
+            return None, self.view
+        return capacity, visibility.view_for(session, user, capacity, self.view_as)
 
     async def presence_update(self, message):
         self.present = message["names"]

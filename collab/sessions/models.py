@@ -136,6 +136,7 @@ class Event(models.Model):
         INTERVENTION = "intervention", "Intervention"
         TURN_ERROR = "turn_error", "Turn error or retry"
         NOTICE = "notice", "Engine notice"
+        OBSERVATION = "observation", "Private observation"
         STATE = "state", "Session state change"
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="events")

@@ -285,18 +285,41 @@ def membership_add(*, session: Session, by, user, capacity: str) -> Membership:
     s = _locked(session)
     require_owner(s, by)
     member, _ = Membership.objects.update_or_create(session=s, user=user, defaults={"capacity": capacity})
+    access_changed_on_commit(s)
     return member
 
 
 @transaction.atomic
-def session_set_visibility(*, session: Session, user, visibility: str) -> Session:
+def membership_remove(*, session: Session, by, user) -> None:
+    """The member loses access; a seat they hold goes back to its agent."""
     s = _locked(session)
-    require_owner(s, user)
+    require_owner(s, by)
+    if user.pk == s.owner_id:
+        raise Refused("The owner cannot be removed from their own session.")
+    for seat in Seat.objects.filter(session=s, user=user, holder=Seat.Holder.HUMAN):
+        seat_release(session=s, user=by, role=seat.role_name)
+    Membership.objects.filter(session=s, user=user).delete()
+    access_changed_on_commit(s)
+
+
+@transaction.atomic
+def session_set_visibility(*, session: Session, by, visibility: str) -> Session:
+    s = _locked(session)
+    require_owner(s, by)
     if visibility not in Session.Visibility.values:
-        raise Refused(f"Unknown visibility {visibility!r}.")
+        raise Refused(f"Visibility must be one of {', '.join(Session.Visibility.values)}.")
     s.visibility = visibility
-    s.save(update_fields=["visibility"])
+    s.save(update_fields=["visibility", "updated_at"])
+    access_changed_on_commit(s)
     return s
+
+
+def access_changed_on_commit(session: Session) -> None:
+    """Open sockets re-check their viewer once this transaction commits. Any
+    change of who may see a session (a course's roster too) calls this."""
+    from collab.live import bus
+
+    transaction.on_commit(lambda: bus.publish_access_changed(session.pk))
 
 
 def _intervene(session: Session, user, action: str, **extra) -> None:

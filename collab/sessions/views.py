@@ -14,7 +14,7 @@ from collab.engine.plan import plan_form_steps
 from collab.engine.protocols import PROTOCOLS
 from collab.engine.topologies import TOPOLOGIES
 from collab.live import fragments
-from collab.sessions import launcher, permissions, selectors, services
+from collab.sessions import launcher, permissions, selectors, services, visibility
 from collab.sessions.events import serialize
 from collab.sessions.forms import SessionForm, protocols
 from collab.sessions.models import Event, Membership, Session
@@ -139,21 +139,30 @@ def invite_token(session: Session, capacity: str) -> str:
     return Signer(salt=f"invite:{capacity}").sign(str(session.share_token)).split(":")[-1]
 
 
+def _view(request, session: Session, capacity: str) -> dict:
+    """The viewer's view of the log and the context of the "view as role" switch."""
+    view = visibility.view_for(session, request.user, capacity, request.GET.get("as") or None)
+    return {"view": view, "view_as": view.role if not view.seated else "",
+            "can_view_as": capacity in visibility.SEES_ALL and not view.seated}
+
+
 @login_required
 def session_detail(request, pk):
     session, capacity = _session_for(request, pk)
-    rows = list(Event.objects.filter(session=session).order_by("-seq")[:LIVE_WINDOW])[::-1]
+    shown = _view(request, session, capacity)
+    rows = [serialize(e) for e in Event.objects.filter(session=session).order_by("-seq")[:LIVE_WINDOW]][::-1]
+    rows = shown["view"].visible(rows)
     roles = {r["name"]: r for r in session.team_snapshot.get("roles", [])}
-    rendered = [fragments.render_event(serialize(e), roles) for e in rows]
-    context = {
+    rendered = [fragments.render_event(e, roles) for e in rows]
+    context = {**shown,
         "session": session, "capacity": capacity, "is_owner": capacity == Membership.Capacity.OWNER,
-        "events_html": rendered, "truncated": rows and rows[0].seq > 1, "last_seq": session.last_seq,
+        "events_html": rendered, "truncated": rows and rows[0]["seq"] > 1, "last_seq": session.last_seq,
         "roles": list(roles.values()),
         "plan_html": fragments.plan_board((session.state or {}).get("plan", {})),
         "scenario_html": _scenario_panel(session),
         "stats": selectors.stats(session),
         "protocol": PROTOCOLS.items.get(session.protocol), "topology": TOPOLOGIES.items.get(session.topology),
-        "timeline": [e for e in rows if e.kind == "intervention" or (e.payload or {}).get("intervention")][::-1],
+        "timeline": [e for e in rows if e["kind"] == "intervention" or (e["payload"] or {}).get("intervention")][::-1],
         "controls": CONTROLS.get(session.status, []), "controls_map": CONTROLS,
         "rubric": ((session.state or {}).get("protocol", {}).get("params", {}).get("rubric", [])
                    if session.scenario == "design_review" and (session.state or {}).get("protocol", {}).get("proposal")
@@ -175,12 +184,16 @@ def _scenario_panel(session: Session) -> str:
 
 @login_required
 def session_transcript(request, pk):
-    session, _ = _session_for(request, pk)
+    session, capacity = _session_for(request, pk)
+    shown = _view(request, session, capacity)
     roles = {r["name"]: r for r in session.team_snapshot.get("roles", [])}
-    page = Paginator(Event.objects.filter(session=session).order_by("seq"), TRANSCRIPT_PAGE).get_page(
-        request.GET.get("page"))
-    rendered = [fragments.render_event(serialize(e), roles) for e in page]
-    return render(request, "sessions/transcript.html", {"session": session, "page": page, "events_html": rendered,
+    rows = Event.objects.filter(session=session).order_by("seq")
+    if not shown["view"].everything:
+        rows = shown["view"].visible([serialize(e) for e in rows])
+    page = Paginator(rows, TRANSCRIPT_PAGE).get_page(request.GET.get("page"))
+    rendered = [fragments.render_event(e if isinstance(e, dict) else serialize(e), roles) for e in page]
+    return render(request, "sessions/transcript.html", {**shown, "session": session, "page": page,
+                                                        "events_html": rendered,
                                                         "scenario_html": _scenario_panel(session)})
 
 

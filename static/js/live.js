@@ -11,8 +11,10 @@
     var liveStatus = document.getElementById("live-status");
     if (liveStatus) liveStatus.textContent = "";
     var composer = document.getElementById("composer");
+    var root = document.getElementById("live-root");
     evt.detail.socketWrapper.send(JSON.stringify({
-      type: "hello", last_seq: lastSeq(), seat: composer ? composer.dataset.role : ""
+      type: "hello", last_seq: lastSeq(), seat: composer ? composer.dataset.role : "",
+      view_as: root ? root.dataset.viewAs || "" : ""
     }));
   });
   // 4503: live updates are down (the server's Redis); the page says so. Try again,

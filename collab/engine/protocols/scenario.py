@@ -86,12 +86,14 @@ class ScenarioProtocol(Protocol):
                 ctx.pstate = sc.record_reflection(ctx.pstate, actor, outputs[actor].text if actor in outputs else "")
             return []
         actions = {a: (outputs[a].data or {}) if a in outputs else {} for a in turn.actors}
+        private = sc.private_acts(ctx.pstate)
         state, report = sc.apply(ctx.pstate, actions, sc.step_rng(ctx.pstate))
         ctx.pstate = state
         defaulted = set(report.get("defaulted", []))
         events = [EventSpec("action", actor=a, payload={
             "action": report.get("actions", {}).get(a, actions[a]),
-            "defaulted": a in defaulted or (a in outputs and outputs[a].defaulted)}) for a in turn.actors]
+            "defaulted": a in defaulted or (a in outputs and outputs[a].defaulted)},
+            audience=[a] if private else None) for a in turn.actors]
         events.append(EventSpec("scenario_state", payload=self.snapshot(sc, state, report)))
         return events
 

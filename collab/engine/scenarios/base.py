@@ -193,6 +193,10 @@ class Scenario:
     def observation(self, state: dict, role_name: str) -> str:
         raise NotImplementedError
 
+    def private_acts(self, state: dict) -> bool:
+        """Whether the coming act step is private: each action is logged for its actor alone."""
+        return False
+
     def action_schema(self, state: dict, role_name: str) -> dict:
         raise NotImplementedError
 

@@ -196,6 +196,9 @@ class Ranking(Scenario):
             return {"phase": "act", "actors": [state["reporter"]], "simultaneous": False, "round": 3}
         return None
 
+    def private_acts(self, state: dict) -> bool:
+        return state["stage"] == "individual"  # each member ranks alone; the team sees only the errors
+
     def observation(self, state: dict, role_name: str) -> str:
         task = TASKS[state["params"]["task"]]
         lines = [f"You are {role_name}. {task['situation']}", "Items: " + "; ".join(state["items"]) + "."]
