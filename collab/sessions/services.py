@@ -15,6 +15,7 @@ from collab.engine.registry import UnknownName
 from collab.engine.runner import continue_or_finish, enqueue
 from collab.engine.topologies import TOPOLOGIES
 from collab.sessions import events as log
+from collab.sessions import selectors
 from collab.sessions.models import Membership, Seat, Session
 from collab.sessions.permissions import Refused, require_owner, require_seat_taker
 from collab.teams.models import Team
@@ -132,7 +133,7 @@ def session_stop(*, session: Session, user) -> Session:
     if s.status not in LIVE and s.status != S.DRAFT:
         raise Refused("The session has already ended.")
     _intervene(s, user, "stop")
-    status.change(s, S.FINISHED, actor=author(user), reason="stopped by the owner", ended_by="owner")
+    status.change(s, S.FINISHED, actor=author(user), reason="stopped by the owner", ended_by=selectors.ENDED_BY_OWNER)
     transaction.on_commit(lambda: control.set_halt(s.pk))
     return s
 

@@ -133,6 +133,7 @@ def session_detail(request, pk):
         "roles": list(roles.values()),
         "plan_html": fragments.plan_board((session.state or {}).get("plan", {})),
         "scenario_html": _scenario_panel(session),
+        "outcome_html": fragments.run_outcome(selectors.final_state(session)),
         "stats": selectors.stats(session),
         "protocol": PROTOCOLS.items.get(session.protocol), "topology": TOPOLOGIES.items.get(session.topology),
         "timeline": [e for e in rows if e.kind == "intervention" or (e.payload or {}).get("intervention")][::-1],
@@ -151,8 +152,9 @@ def session_detail(request, pk):
 def _scenario_panel(session: Session) -> str:
     if not session.scenario:
         return ""
-    latest = Event.objects.filter(session=session, kind="scenario_state").order_by("-seq").first()
-    return fragments.scenario_panel(latest.payload if latest else {"title": session.scenario})
+    outcome = selectors.run_outcome(session)
+    return fragments.scenario_panel(selectors.latest_scenario_state(session) or {"title": session.scenario},
+                                    provisional=outcome["ended"] and outcome["provisional"])
 
 
 @login_required
@@ -163,7 +165,9 @@ def session_transcript(request, pk):
         request.GET.get("page"))
     rendered = [fragments.render_event(serialize(e), roles) for e in page]
     return render(request, "sessions/transcript.html", {"session": session, "page": page, "events_html": rendered,
-                                                        "scenario_html": _scenario_panel(session)})
+                                                        "scenario_html": _scenario_panel(session),
+                                                        "outcome_html": fragments.run_outcome(
+                                                            selectors.final_state(session))})
 
 
 def _level(value: str) -> int | str:
