@@ -90,3 +90,16 @@ def seat_view(session: Session, seats: list[Seat], user, capacity: str | None) -
         "awaiting": awaiting,
         "awaiting_roles": waiting_on if session.status == Session.Status.AWAITING_HUMAN else [],
     }
+
+
+def score_form(session: Session, user) -> list[dict]:
+    """The rubric of a design-review session whose proposal is in, each
+    criterion with the level and comment this user saved last (level 0 and no
+    comment before a first scoring); empty when there is nothing to score."""
+    scenario_state = (session.state or {}).get("protocol", {})
+    if session.scenario != "design_review" or not scenario_state.get("proposal"):
+        return []
+    saved = scenario_state.get("scores", {}).get(user.username, {})
+    notes = scenario_state.get("comments", {}).get(user.username, {})
+    return [{**c, "saved_level": saved.get(c["name"], 0), "saved_comment": notes.get(c["name"], "")}
+            for c in scenario_state.get("params", {}).get("rubric", [])]

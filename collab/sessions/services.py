@@ -282,9 +282,11 @@ _INTERVENTION_TEXT = {
 
 
 @transaction.atomic
-def session_score(*, session: Session, user, scores: dict[str, int]):
-    """The instructor scores a design proposal against the scenario's rubric;
-    the new scores and metrics are a scenario_state event."""
+def session_score(*, session: Session, user, scores: dict[str, int], comments: dict[str, str] | None = None):
+    """The instructor scores a design proposal against the scenario's rubric,
+    with an optional comment per criterion; scoring again replaces the
+    instructor's earlier scores. The new scores and metrics are a
+    scenario_state event."""
     from collab.engine.protocols.scenario import ScenarioProtocol
 
     s = _locked(session)
@@ -295,13 +297,15 @@ def session_score(*, session: Session, user, scores: dict[str, int]):
     sc = protocol.scenario(s.protocol_params)
     state = dict(s.state or {})
     try:
-        scenario_state = sc.score(state.get("protocol", {}), scores, scorer=user.username)
+        scenario_state = sc.score(state.get("protocol", {}), scores, scorer=user.username, comments=comments)
     except ValueError as exc:
         raise Refused(str(exc)) from None
     state["protocol"] = scenario_state
     s.state = state
     s.save(update_fields=["state"])
-    payload = protocol.snapshot(sc, scenario_state, {"round": "scoring", "scores": scores, "scorer": user.username})
+    payload = protocol.snapshot(sc, scenario_state, {
+        "round": "scoring", "scores": scores, "scorer": user.username,
+        "comments": scenario_state["comments"][user.username]})
     payload["text"] = f"{user.username} scored the proposal: " + ", ".join(f"{k} {v}" for k, v in scores.items()) + "."
     payload["intervention"] = "score"
     return log.append(s, kind="scenario_state", actor=author(user), turn_index=s.next_turn, payload=payload)

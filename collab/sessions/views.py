@@ -138,9 +138,7 @@ def session_detail(request, pk):
         "protocol": PROTOCOLS.items.get(session.protocol), "topology": TOPOLOGIES.items.get(session.topology),
         "timeline": [e for e in rows if e.kind == "intervention" or (e.payload or {}).get("intervention")][::-1],
         "controls": CONTROLS.get(session.status, []), "controls_map": CONTROLS,
-        "rubric": ((session.state or {}).get("protocol", {}).get("params", {}).get("rubric", [])
-                   if session.scenario == "design_review" and (session.state or {}).get("protocol", {}).get("proposal")
-                   else []),
+        "rubric": selectors.score_form(session, request.user),
         "plan_steps": (session.state or {}).get("plan", {}).get("steps", []), "plan_statuses": plan_mod.STATUSES,
         "plan_version": (session.state or {}).get("plan", {}).get("version", 0),
         "invite_participant": invite_token(session, "participant"), "invite_observer": invite_token(session, "observer"),
@@ -193,7 +191,8 @@ def session_action(request, pk, action):
                 base_version=request.POST.get("base_version"))
         elif action == "score":
             scores = {k.removeprefix("score:"): _level(v) for k, v in request.POST.items() if k.startswith("score:")}
-            services.session_score(session=session, user=request.user, scores=scores)
+            comments = {k.removeprefix("comment:"): v for k, v in request.POST.items() if k.startswith("comment:")}
+            services.session_score(session=session, user=request.user, scores=scores, comments=comments)
             messages.success(request, "Scores saved.")
         elif action == "take_seat":
             services.seat_take(session=session, user=request.user, role=request.POST.get("role", ""))
