@@ -54,6 +54,15 @@ def run_outcome(session: Session) -> dict:
     }
 
 
+def status_reason(session: Session) -> str:
+    """Why the session is where it is: its end reason once over, else the
+    reason its latest state change gave (a pause's cause, whom it awaits)."""
+    if session.end_reason or session.is_over:
+        return session.end_reason
+    event = Event.objects.filter(session=session, kind="state").order_by("-seq").only("payload").first()
+    return (event.payload or {}).get("reason", "") if event else ""
+
+
 def latest_scenario_state(session: Session) -> dict | None:
     """The payload of the last scenario_state event: the scenario's metrics (its scores) so far."""
     event = Event.objects.filter(session=session, kind="scenario_state").order_by("-seq").only("payload").first()
