@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,11 +50,24 @@ def stop_all(procs: list[tuple[str, subprocess.Popen]]) -> None:
             proc.wait()
 
 
+def wait_ready(procs: list[tuple[str, subprocess.Popen]], timeout: float = 90) -> None:
+    """Until /healthz answers 200 (daphne up, a worker answering); a 503 meanwhile is the wait, not an error."""
+    url = f"http://{'127.0.0.1' if HOST in {'0.0.0.0', ''} else HOST}:{PORT}/healthz"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and all(proc.poll() is None for _, proc in procs):
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:  # refused while daphne starts; HTTP 503 until the worker answers
+            time.sleep(0.5)
+    if all(proc.poll() is None for _, proc in procs):
+        say(f"not ready after {timeout:.0f} s; see {url}")
+
+
 def main() -> int:
     RUN_DIR.mkdir(exist_ok=True)
     env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "collab.settings")
-    env.setdefault("DEBUG", "true")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "collab.settings")  # DEBUG stays off unless DEBUG=true is set
     procs: list[tuple[str, subprocess.Popen]] = []
     stopping = False
 
@@ -88,6 +102,7 @@ def main() -> int:
         procs.append(("daphne", subprocess.Popen(
             [PYTHON, "-m", "daphne", "-b", HOST, "-p", PORT, "collab.asgi:application"],
             env=env, cwd=BASE_DIR, start_new_session=True)))
+        wait_ready(procs)
         say(f"open http://{HOST}:{PORT}/  (health: http://{HOST}:{PORT}/healthz)  Ctrl-C stops everything")
         while True:
             for name, proc in procs:

@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 
 
@@ -21,3 +23,13 @@ def test_healthz_is_503_when_redis_is_down(client, settings):
     body = response.json()
     assert body["redis"]["channel_layer"]["ok"] is False
     assert body["status"] == "degraded"
+
+
+@pytest.mark.django_db
+def test_a_503_from_healthz_is_the_probe_answer_not_a_server_error(client, settings, caplog):
+    caplog.set_level(logging.DEBUG)
+    settings.CHANNEL_REDIS_URL = "redis://127.0.0.1:1/0"
+    assert client.get("/healthz").status_code == 503
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    (line,) = [r for r in caplog.records if r.name == "collab.core.views"]
+    assert line.levelno == logging.WARNING and "redis channel layer: ConnectionError" in line.getMessage()

@@ -55,6 +55,19 @@ def report() -> tuple[bool, dict]:
     return healthy, checks
 
 
+def summary(checks: dict) -> str:
+    """What is not ok, in one line: 'no worker answers' or 'redis broker: ConnectionError: ...'."""
+    problems = []
+    if not checks["database"]["ok"]:
+        problems.append(f"database: {checks['database'].get('error', 'down')}")
+    for part in ("channel_layer", "broker"):
+        if not checks["redis"][part]["ok"]:
+            problems.append(f"redis {part.replace('_', ' ')}: {checks['redis'][part].get('error', 'down')}")
+    if not problems and not checks["workers"]["ok"]:
+        problems.append("no worker answers yet")
+    return "; ".join(problems) or "ok"
+
+
 def _one_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip(": ")
