@@ -1,11 +1,10 @@
 import os
 
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "collab.settings")
-# daphne serves the few static files itself: one process, nothing else to run.
-django_asgi_app = ASGIStaticFilesHandler(get_asgi_application())
+# Static files are served by ServeStaticMiddleware (settings.MIDDLEWARE), with DEBUG on or off.
+django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

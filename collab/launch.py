@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,13 +101,27 @@ def secret_key() -> str:
     return path.read_text().strip()
 
 
+def wait_ready(supervised: list[Supervised], timeout: float = 90) -> None:
+    """Until /healthz answers 200 (daphne up, a worker answering); a 503 meanwhile is the wait, not an error."""
+    url = f"http://{'127.0.0.1' if HOST in {'0.0.0.0', ''} else HOST}:{PORT}/healthz"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for process in supervised:
+            process.check()
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:  # refused while daphne starts; HTTP 503 until the worker answers
+            time.sleep(0.5)
+    say(f"not ready after {timeout:.0f} s; see {url}")
+
+
 def main() -> int:
     RUN_DIR.mkdir(exist_ok=True)
     env = dict(os.environ)
     if not env.get("SECRET_KEY") and not env.get("SECRET_KEY_FILE"):
         env["SECRET_KEY"] = secret_key()
-    env.setdefault("DJANGO_SETTINGS_MODULE", "collab.settings")
-    env.setdefault("DEBUG", "true")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "collab.settings")  # DEBUG stays off unless DEBUG=true is set
     supervised: list[Supervised] = []
     stopping = False
 
@@ -141,6 +156,7 @@ def main() -> int:
         supervised.append(Supervised("daphne", lambda: subprocess.Popen(
             [PYTHON, "-m", "daphne", "-b", HOST, "-p", PORT, "collab.asgi:application"],
             env=env, cwd=BASE_DIR, start_new_session=True)))
+        wait_ready(supervised)
         say(f"open http://{HOST}:{PORT}/  (health: http://{HOST}:{PORT}/healthz)  Ctrl-C stops everything")
         while True:
             for process in supervised:

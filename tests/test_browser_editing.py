@@ -72,3 +72,51 @@ def test_plan_saved_twice_without_a_reload_keeps_every_step(page, live_server_ur
     assert board_steps(page) == ["Write the spec", "Code it", "Test it", "Ship it", "Celebrate"]
     expect(other.locator("#plan-edit-fields .plan-edit-replaced")).to_be_hidden()
     assert not other.problems.page_errors
+
+
+def role_cards(page: Page) -> list[tuple[str, str]]:
+    """(name, position) of each role card, in page order."""
+    return [tuple(card) for card in page.eval_on_selector_all(
+        "#roles [data-role-form]",
+        "els => els.map(e => [e.querySelector('[name$=-name]').value, e.querySelector('[name$=-ORDER]').value])")]
+
+
+def test_team_editor_keeps_role_order_through_add_reorder_and_a_second_save(page, live_server_url, owner):
+    from collab.teams.models import Team
+
+    base = live_server_url
+    log_in(page, base, "owner", PASSWORD)
+    page.goto(f"{base}/teams/new/")
+    page.fill("#id_name", "Alphabet")
+    page.fill("#id_roles-0-name", "A")
+    for i, name in ((1, "B"), (2, "C")):
+        page.get_by_role("button", name="+ Add role").click()
+        page.fill(f"#id_roles-{i}-name", name)
+    assert role_cards(page) == [("A", "1"), ("B", "2"), ("C", "3")]  # new roles numbered after the others
+    page.shots("three-roles")
+    page.get_by_role("button", name="Save team").first.click()
+    expect(page.locator(".flash")).to_contain_text("Created the team")
+    team = Team.objects.get(owner=owner, name="Alphabet")
+    assert list(team.roles.order_by("order").values_list("name", flat=True)) == ["A", "B", "C"]
+    assert role_cards(page) == [("A", "1"), ("B", "2"), ("C", "3")]
+
+    # A second save of the same page changes nothing; a fourth role goes after the others.
+    page.get_by_role("button", name="+ Add role").click()
+    page.fill("#id_roles-3-name", "D")
+    assert role_cards(page)[-1] == ("D", "4")
+    page.get_by_role("button", name="Save team").first.click()
+    expect(page.locator(".flash")).to_contain_text("Saved the team")
+    assert list(team.roles.order_by("order").values_list("name", flat=True)) == ["A", "B", "C", "D"]
+
+    # Reorder with the buttons: C up twice, then D up once.
+    card = page.locator("#roles [data-role-form]").filter(has=page.locator("input[value=C]"))
+    card.get_by_role("button", name="Move up").click()
+    card.get_by_role("button", name="Move up").click()
+    page.locator("#roles [data-role-form]").filter(has=page.locator("input[value=D]")).get_by_role(
+        "button", name="Move up").click()
+    assert [n for n, _ in role_cards(page)] == ["C", "A", "D", "B"]
+    page.get_by_role("button", name="Save team").first.click()
+    expect(page.locator(".flash")).to_contain_text("Saved the team")
+    assert list(team.roles.order_by("order").values_list("name", flat=True)) == ["C", "A", "D", "B"]
+    assert role_cards(page) == [("C", "1"), ("A", "2"), ("D", "3"), ("B", "4")]
+    page.shots("reordered")

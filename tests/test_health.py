@@ -1,6 +1,8 @@
 """/healthz: 200 "ok" or 503 with each component's state for anyone; worker
 names, errors and timings for staff only."""
 
+import logging
+
 import pytest
 from django.contrib.auth.models import User
 
@@ -43,3 +45,13 @@ def test_healthz_is_503_when_redis_is_down(client, settings, staff):
     client.force_login(staff)
     body = client.get("/healthz").json()
     assert body["redis"]["channel_layer"]["ok"] is False and "error" in body["redis"]["channel_layer"]
+
+
+@pytest.mark.django_db
+def test_a_503_from_healthz_is_the_probe_answer_not_a_server_error(client, settings, caplog):
+    caplog.set_level(logging.DEBUG)
+    settings.CHANNEL_REDIS_URL = "redis://127.0.0.1:1/0"
+    assert client.get("/healthz").status_code == 503
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    (line,) = [r for r in caplog.records if r.name == "collab.core.views"]
+    assert line.levelno == logging.WARNING and "redis channel layer: ConnectionError" in line.getMessage()

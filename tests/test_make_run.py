@@ -1,5 +1,6 @@
-"""`make run` brings the whole app up on embedded defaults, restarts a part
-that dies, and Ctrl-C (SIGINT) leaves no daphne, celery or redis process behind."""
+"""`make run` brings the whole app up on embedded defaults, with DEBUG off
+and static files served, restarts a part that dies, and Ctrl-C (SIGINT)
+leaves no daphne, celery or redis process behind."""
 
 import json
 import os
@@ -51,6 +52,16 @@ def test_make_run_serves_and_sigint_stops_everything(tmp_path):
         status, body = get(f"{base}/accounts/login/")
         assert status == 200 and b'name="username"' in body
 
+        # DEBUG is off by default: a stranger's 404 is the app's page, not Django's list of every URL;
+        # static files are still served.
+        status, body = get(f"{base}/no-such-page/")
+        assert status == 404 and b"Not found" in body and b"URLconf" not in body and b"urlpatterns" not in body
+        status, body = get(f"{base}/static/css/collab.css")
+        assert status == 200 and b".notice-scripted" in body
+        # Polling /healthz while the worker starts (as above) is a readiness wait, not an error.
+        output = (tmp_path / "make-run.log").read_text(errors="replace")
+        assert "ERROR" not in output and "Service Unavailable" not in output, output
+        assert output.index("collab: open http://") > output.index("username 'demo'")
         # A dead worker is started again; the app keeps serving meanwhile.
         worker = next(p for p in psutil.Process(make.pid).children(recursive=True) if "celery" in " ".join(p.cmdline()))
         os.killpg(worker.pid, signal.SIGKILL)

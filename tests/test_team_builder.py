@@ -352,3 +352,22 @@ def test_first_invalid_field_gets_the_focus(client, owner):
     response = client.post("/teams/new/", team_post("Focus", roles=[{"name": "ok"}, {"name": "bad", "color": "x"}]))
     assert response.context["form"].fields["name"].widget.attrs.get("autofocus") is None
     assert response.context["formset"].forms[1].fields["color"].widget.attrs.get("autofocus") is True
+
+
+def test_every_role_on_the_page_has_its_position_so_the_typed_order_is_kept(client, owner):
+    """The first, empty role of a new team used to have no position and sort after the roles added below it."""
+    import re
+
+    client.force_login(owner)
+    page = client.get("/teams/new/").content.decode()
+    assert re.search(r'name="roles-0-ORDER" value="1"', page)
+    data = team_post("Alphabet", roles=[{"name": "A", "ORDER": "1"}], add_role="1")
+    del data["save"]
+    page = client.post("/teams/new/", data).content.decode()
+    assert re.search(r'name="roles-1-ORDER" value="2"', page)  # numbered after the existing role
+    client.post("/teams/new/", team_post("Alphabet", roles=[
+        {"name": "A", "ORDER": "1"}, {"name": "B", "ORDER": "2"}, {"name": "C", "ORDER": "3"}]))
+    team = Team.objects.get(name="Alphabet")
+    assert role_names(team) == ["A", "B", "C"]
+    page = client.get(f"/teams/{team.pk}/edit/").content.decode()
+    assert [m for m in re.findall(r'name="roles-\d-ORDER" value="(\d)"', page)] == ["1", "2", "3"]

@@ -61,6 +61,17 @@ def public(checks: dict) -> dict:
     timings and the database vendor describe the deployment: staff only."""
     return {"status": checks["status"],
             **{part: "ok" if checks[part]["ok"] else "down" for part in ("database", "redis", "workers")}}
+def summary(checks: dict) -> str:
+    """What is not ok, in one line: 'no worker answers' or 'redis broker: ConnectionError: ...'."""
+    problems = []
+    if not checks["database"]["ok"]:
+        problems.append(f"database: {checks['database'].get('error', 'down')}")
+    for part in ("channel_layer", "broker"):
+        if not checks["redis"][part]["ok"]:
+            problems.append(f"redis {part.replace('_', ' ')}: {checks['redis'][part].get('error', 'down')}")
+    if not problems and not checks["workers"]["ok"]:
+        problems.append("no worker answers yet")
+    return "; ".join(problems) or "ok"
 
 
 def _one_line(exc: Exception) -> str:

@@ -1,3 +1,5 @@
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -12,13 +14,23 @@ from django.views.decorators.http import require_GET
 
 from collab.core import health
 
+logger = logging.getLogger(__name__)
+
 
 @require_GET
 @never_cache
 def healthz(request):
     healthy, checks = health.report()
     body = checks if request.user.is_staff else health.public(checks)
-    return JsonResponse(body, status=200 if healthy else 503)
+    response = JsonResponse(body, status=200 if healthy else 503)
+    if not healthy:
+        # A 503 here is the probe's answer, not a server error: logged here instead of by django.request
+        # at ERROR. No worker yet is what every start-up (and worker restart) looks like while the
+        # launcher waits for readiness: not worth a line per poll.
+        response._has_been_logged = True
+        only_workers = checks["database"]["ok"] and checks["redis"]["ok"]
+        logger.log(logging.DEBUG if only_workers else logging.WARNING, "healthz: %s", health.summary(checks))
+    return response
 
 
 class SignupForm(UserCreationForm):

@@ -7,6 +7,14 @@ from django.utils import timezone
 
 from collab.sessions import events as log
 from collab.sessions.models import Session
+from collab.sessions.selectors import (
+    ENDED_BY_BUDGET,
+    ENDED_BY_ERROR,
+    ENDED_BY_MAX_TURNS,
+    ENDED_BY_PROTOCOL,
+    ENDED_BY_RULES,
+    stats,
+)
 
 S = Session.Status
 
@@ -28,6 +36,8 @@ def change(session: Session, new: str, *, actor: str, reason: str = "", ended_by
     payload = {"status": new, "previous": previous, "reason": reason, "text": _describe(new, reason)}
     if ended_by:
         payload["ended_by"] = ended_by
+        if session.scenario and ended_by not in ENDED_BY_RULES:
+            payload["provisional"] = True  # the page marks the scenario's scores so
     payload.update(extra or {})
     log.append(session, kind="state", actor=actor, payload=payload)
     publish_stats_on_commit(session)
@@ -35,7 +45,6 @@ def change(session: Session, new: str, *, actor: str, reason: str = "", ended_by
 
 def publish_stats_on_commit(session: Session) -> None:
     from collab.live import bus
-    from collab.sessions.selectors import stats
 
     snapshot = stats(session)
     transaction.on_commit(lambda: bus.publish_stats(session.pk, snapshot))
@@ -47,15 +56,27 @@ def _describe(new: str, reason: str) -> str:
 
 
 def end_condition(session: Session, protocol, ctx) -> tuple[str, str] | None:
-    if session.next_turn >= session.max_turns:
-        return f"max_turns reached ({session.max_turns})", "max_turns"
-    if session.token_budget and session.tokens_used >= session.token_budget:
-        return f"token budget spent ({session.tokens_used:,} of {session.token_budget:,})", "budget"
-    if session.cost_budget and session.cost_used >= session.cost_budget:
-        return f"cost budget spent ({session.cost_used:.4f} of {session.cost_budget})", "budget"
+    """(reason, ended_by) when the session must end now, else None. The
+    protocol's own end comes first: a run that completes on its last allowed
+    turn completed by its rules, it was not cut short."""
     if protocol.next_turn(ctx) is None:
         return protocol.end_reason(ctx), protocol.ended_by
-    return None
+    if session.next_turn >= session.max_turns:
+        cut = f"max turns reached ({session.max_turns})"
+    elif session.token_budget and session.tokens_used >= session.token_budget:
+        cut = f"token budget spent ({session.tokens_used:,} of {session.token_budget:,})"
+    elif session.cost_budget and session.cost_used >= session.cost_budget:
+        cut = f"cost budget spent ({session.cost_used:.4f} of {session.cost_budget})"
+    else:
+        return None
+    by = ENDED_BY_MAX_TURNS if session.next_turn >= session.max_turns else ENDED_BY_BUDGET
+    return cut_short_reason(session, cut), by
+
+
+def cut_short_reason(session: Session, cause: str) -> str:
+    if session.scenario:
+        return f"cut short: {cause} before the scenario ended; its scores are provisional"
+    return f"cut short: {cause} before the protocol ended"
 
 
 def _locked_with_lease(session_id: int, token: str | None) -> Session | None:
@@ -66,7 +87,7 @@ def _locked_with_lease(session_id: int, token: str | None) -> Session | None:
 
 
 def finish(session_id: int, reason: tuple[str, str] | str, *, token: str | None = None) -> None:
-    reason, by = reason if isinstance(reason, tuple) else (reason, "protocol")
+    reason, by = reason if isinstance(reason, tuple) else (reason, ENDED_BY_PROTOCOL)
     with transaction.atomic():
         session = _locked_with_lease(session_id, token)
         if session is not None and not session.is_over:
@@ -79,7 +100,7 @@ def fail(session_id: int, reason: str, *, token: str | None = None) -> None:
         if session is not None and not session.is_over:
             log.append(session, kind="turn_error", actor="system", turn_index=session.next_turn,
                        payload={"text": f"Session failed: {reason}", "fatal": True})
-            change(session, S.FAILED, actor="system", reason=reason, ended_by="error")
+            change(session, S.FAILED, actor="system", reason=reason, ended_by=ENDED_BY_ERROR)
 
 
 def pause_for_error(session: Session, cause: str) -> None:

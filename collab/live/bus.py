@@ -17,14 +17,32 @@ def group_name(session_id: int) -> str:
     return f"session-{session_id}"
 
 
+_muted = False  # set by a process that has said once that live pages will not update
+_failing = False  # inside an outage: its first failure was logged, the rest are not
+
+
+def mute() -> None:
+    """Send nothing from this process (an inline run that found no Redis and said so)."""
+    global _muted
+    _muted = True
+
+
 async def send(session_id: int, message: dict) -> None:
+    global _failing
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or _muted:
         return
     try:
         await layer.group_send(group_name(session_id), message)
     except Exception as exc:  # a lost broadcast is healed by catch-up; never fail a turn for it
-        log.warning("broadcast to session %s failed: %s", session_id, exc)
+        if not _failing:  # one line per outage, not one per event
+            _failing = True
+            log.warning("broadcasts failed (session %s): %s; live pages will not update until Redis answers "
+                        "(later failures are not logged)", session_id, exc)
+    else:
+        if _failing:
+            _failing = False
+            log.warning("broadcasts work again; open pages catch up from the log")
 
 
 WATCH_TTL_SECONDS = 1.0

@@ -45,6 +45,11 @@ def event_oob(event: dict, roles: dict[str, dict]) -> str:
     if event["kind"] == "state":
         parts.append(render_to_string("live/status_badge.html", {
             "status": event["payload"]["status"], "awaiting": event["payload"].get("awaiting", []), "oob": True}))
+        if event["payload"].get("ended_by"):
+            parts.append(run_outcome(event["payload"], oob=True))
+        if event["payload"].get("provisional"):  # only scenario sessions, whose page has the panel
+            parts.append('<p id="scenario-provisional" hx-swap-oob="true" class="notice-cut-short"><strong>'
+                         "Provisional scores:</strong> the run was cut short before the scenario ended.</p>")
     if event["kind"] in {"intervention"} or (event["kind"] == "message" and (event["payload"] or {}).get("intervention")):
         parts.append(f'<div hx-swap-oob="afterbegin:#timeline">{render_to_string("live/timeline_item.html", {"e": event, "p": event["payload"]})}</div>')
     parts.append(f'<div id="last-seq" hx-swap-oob="true" data-seq="{event["seq"]}"></div>')
@@ -113,14 +118,24 @@ def reload_page() -> str:
     return '<div id="live-reload" hx-swap-oob="true" data-reload="1"></div>'
 
 
-def scenario_panel(payload: dict | None, oob: bool = False) -> str:
+def scenario_panel(payload: dict | None, oob: bool = False, provisional: bool = False) -> str:
     """The scenario's metrics and live chart, from its latest scenario_state event."""
     from collab.live.charts import render_chart
 
     payload = payload or {}
     return render_to_string("live/chart.html", {
         "chart_html": render_chart(payload.get("chart")), "metrics": payload.get("metrics") or {},
-        "title": payload.get("title", ""), "oob": oob})
+        "title": payload.get("title", ""), "oob": oob, "provisional": provisional})
+
+
+def run_outcome(final_state: dict | None, oob: bool = False) -> str:
+    """The "cut short" notice, from the payload of the state event that ended the session."""
+    from collab.sessions.selectors import ENDED_BY_RULES
+
+    ended_by = (final_state or {}).get("ended_by", "")
+    return render_to_string("live/run_outcome.html", {
+        "cut_short": bool(final_state) and ended_by not in ENDED_BY_RULES, "ended_by": ended_by,
+        "provisional": bool((final_state or {}).get("provisional")), "oob": oob})
 
 
 def seats(context: dict, composer: bool) -> str:

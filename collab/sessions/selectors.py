@@ -3,6 +3,71 @@
 from collab.sessions.events import serialize
 from collab.sessions.models import Event, Membership, Seat, Session
 
+# How a run ended: the `ended_by` of its final `state` event. Experiments and
+# exports rely on these values; keep them stable.
+ENDED_BY_PROTOCOL = "protocol"  # the coordination protocol reached its own end (vote taken, rounds done...)
+ENDED_BY_SCENARIO = "scenario"  # the scenario's rules ended it (lake collapsed, goal reached, all months played...)
+ENDED_BY_MAX_TURNS = "max_turns"  # cut short: the session's turn limit came first
+ENDED_BY_BUDGET = "budget"  # cut short: the token or cost budget was spent
+ENDED_BY_ERROR = "error"  # failed: a turn kept crashing
+ENDED_BY_OWNER = "owner"  # the owner pressed Stop
+ENDED_BY_RULES = frozenset({ENDED_BY_PROTOCOL, ENDED_BY_SCENARIO})
+
+
+def final_state(session: Session) -> dict | None:
+    """The payload of the `state` event that ended the session; None while it has not ended."""
+    if not session.is_over:
+        return None
+    event = (Event.objects.filter(session=session, kind="state", payload__status__in=[
+        Session.Status.FINISHED, Session.Status.FAILED]).order_by("-seq").only("payload").first())
+    return event.payload if event else None
+
+
+def completed_by_rules(session: Session) -> bool:
+    """True only when the protocol or the scenario ended the session by its own
+    rules, read from the final `state` event's `ended_by`:
+
+    - "protocol": the coordination protocol reached its end (True);
+    - "scenario": the scenario's rules ended it (True);
+    - "max_turns": cut short by the session's turn limit (False);
+    - "budget": cut short by the token or cost budget (False);
+    - "error": the session failed (False);
+    - "owner": stopped by the owner's Stop action (False).
+
+    A session still running, paused or in draft has not completed: False.
+    A run that did not complete by its rules has provisional scores.
+    """
+    final = final_state(session)
+    return bool(final) and final.get("ended_by") in ENDED_BY_RULES
+
+
+def run_outcome(session: Session) -> dict:
+    """How the session ended, for the page, the transcript and headless runs:
+    ended_by, completed_by_rules, and whether its scenario scores are provisional."""
+    final = final_state(session)
+    ended_by = (final or {}).get("ended_by", "")
+    completed = ended_by in ENDED_BY_RULES
+    return {
+        "ended": final is not None, "ended_by": ended_by, "completed_by_rules": completed,
+        "cut_short": final is not None and not completed,
+        "provisional": bool(session.scenario) and not completed,
+    }
+
+
+def status_reason(session: Session) -> str:
+    """Why the session is where it is: its end reason once over, else the
+    reason its latest state change gave (a pause's cause, whom it awaits)."""
+    if session.end_reason or session.is_over:
+        return session.end_reason
+    event = Event.objects.filter(session=session, kind="state").order_by("-seq").only("payload").first()
+    return (event.payload or {}).get("reason", "") if event else ""
+
+
+def latest_scenario_state(session: Session) -> dict | None:
+    """The payload of the last scenario_state event: the scenario's metrics (its scores) so far."""
+    event = Event.objects.filter(session=session, kind="scenario_state").order_by("-seq").only("payload").first()
+    return event.payload if event else None
+
 
 def events_after(session_id: int, after: int, limit: int) -> tuple[list[dict], int]:
     """The events after seq `after` (at most `limit`) and the session's last seq."""
@@ -56,3 +121,16 @@ def seat_view(session: Session, seats: list[Seat], user, capacity: str | None) -
         "awaiting": awaiting,
         "awaiting_roles": waiting_on if session.status == Session.Status.AWAITING_HUMAN else [],
     }
+
+
+def score_form(session: Session, user) -> list[dict]:
+    """The rubric of a design-review session whose proposal is in, each
+    criterion with the level and comment this user saved last (level 0 and no
+    comment before a first scoring); empty when there is nothing to score."""
+    scenario_state = (session.state or {}).get("protocol", {})
+    if session.scenario != "design_review" or not scenario_state.get("proposal"):
+        return []
+    saved = scenario_state.get("scores", {}).get(user.username, {})
+    notes = scenario_state.get("comments", {}).get(user.username, {})
+    return [{**c, "saved_level": saved.get(c["name"], 0), "saved_comment": notes.get(c["name"], "")}
+            for c in scenario_state.get("params", {}).get("rubric", [])]

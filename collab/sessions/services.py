@@ -16,6 +16,7 @@ from collab.engine.registry import UnknownName
 from collab.engine.runner import continue_or_finish, enqueue
 from collab.engine.topologies import TOPOLOGIES
 from collab.sessions import events as log
+from collab.sessions import selectors
 from collab.sessions.models import Membership, Seat, Session
 from collab.sessions.permissions import Refused, require_owner, require_seat_taker, require_unlocked
 from collab.teams.models import Team
@@ -154,7 +155,7 @@ def session_stop(*, session: Session, user) -> Session:
     if s.status not in LIVE and s.status != S.DRAFT:
         raise Refused("The session has already ended.")
     _intervene(s, user, "stop")
-    status.change(s, S.FINISHED, actor=author(user), reason="stopped by the owner", ended_by="owner")
+    status.change(s, S.FINISHED, actor=author(user), reason="stopped by the owner", ended_by=selectors.ENDED_BY_OWNER)
     transaction.on_commit(lambda: control.set_halt(s.pk))
     return s
 
@@ -339,9 +340,11 @@ _INTERVENTION_TEXT = {
 
 
 @transaction.atomic
-def session_score(*, session: Session, user, scores: dict[str, int]):
-    """The instructor scores a design proposal against the scenario's rubric;
-    the new scores and metrics are a scenario_state event."""
+def session_score(*, session: Session, user, scores: dict[str, int], comments: dict[str, str] | None = None):
+    """The instructor scores a design proposal against the scenario's rubric,
+    with an optional comment per criterion; scoring again replaces the
+    instructor's earlier scores. The new scores and metrics are a
+    scenario_state event."""
     from collab.engine.protocols.scenario import ScenarioProtocol
 
     s = _locked(session)
@@ -352,13 +355,15 @@ def session_score(*, session: Session, user, scores: dict[str, int]):
     sc = protocol.scenario(s.protocol_params)
     state = dict(s.state or {})
     try:
-        scenario_state = sc.score(state.get("protocol", {}), scores, scorer=user.username)
+        scenario_state = sc.score(state.get("protocol", {}), scores, scorer=user.username, comments=comments)
     except ValueError as exc:
         raise Refused(str(exc)) from None
     state["protocol"] = scenario_state
     s.state = state
     s.save(update_fields=["state"])
-    payload = protocol.snapshot(sc, scenario_state, {"round": "scoring", "scores": scores, "scorer": user.username})
+    payload = protocol.snapshot(sc, scenario_state, {
+        "round": "scoring", "scores": scores, "scorer": user.username,
+        "comments": scenario_state["comments"][user.username]})
     payload["text"] = f"{user.username} scored the proposal: " + ", ".join(f"{k} {v}" for k, v in scores.items()) + "."
     payload["intervention"] = "score"
     return log.append(s, kind="scenario_state", actor=author(user), turn_index=s.next_turn, payload=payload)

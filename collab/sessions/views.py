@@ -160,13 +160,12 @@ def session_detail(request, pk):
         "roles": list(roles.values()),
         "plan_html": fragments.plan_board((session.state or {}).get("plan", {})),
         "scenario_html": _scenario_panel(session),
+        "outcome_html": fragments.run_outcome(selectors.final_state(session)),
         "stats": selectors.stats(session),
         "protocol": PROTOCOLS.items.get(session.protocol), "topology": TOPOLOGIES.items.get(session.topology),
         "timeline": [e for e in rows if e["kind"] == "intervention" or (e["payload"] or {}).get("intervention")][::-1],
         "controls": CONTROLS.get(session.status, []), "controls_map": CONTROLS,
-        "rubric": ((session.state or {}).get("protocol", {}).get("params", {}).get("rubric", [])
-                   if session.scenario == "design_review" and (session.state or {}).get("protocol", {}).get("proposal")
-                   else []),
+        "rubric": selectors.score_form(session, request.user),
         "plan_steps": (session.state or {}).get("plan", {}).get("steps", []), "plan_statuses": plan_mod.STATUSES,
         "plan_version": (session.state or {}).get("plan", {}).get("version", 0),
         "invite_participant": invite_token(session, "participant"), "invite_observer": invite_token(session, "observer"),
@@ -178,8 +177,9 @@ def session_detail(request, pk):
 def _scenario_panel(session: Session) -> str:
     if not session.scenario:
         return ""
-    latest = Event.objects.filter(session=session, kind="scenario_state").order_by("-seq").first()
-    return fragments.scenario_panel(latest.payload if latest else {"title": session.scenario})
+    outcome = selectors.run_outcome(session)
+    return fragments.scenario_panel(selectors.latest_scenario_state(session) or {"title": session.scenario},
+                                    provisional=outcome["ended"] and outcome["provisional"])
 
 
 @login_required
@@ -194,7 +194,9 @@ def session_transcript(request, pk):
     rendered = [fragments.render_event(e if isinstance(e, dict) else serialize(e), roles) for e in page]
     return render(request, "sessions/transcript.html", {**shown, "session": session, "page": page,
                                                         "events_html": rendered,
-                                                        "scenario_html": _scenario_panel(session)})
+                                                        "scenario_html": _scenario_panel(session),
+                                                        "outcome_html": fragments.run_outcome(
+                                                            selectors.final_state(session))})
 
 
 def _level(value: str) -> int | str:
@@ -220,7 +222,8 @@ def session_action(request, pk, action):
                 base_version=request.POST.get("base_version"))
         elif action == "score":
             scores = {k.removeprefix("score:"): _level(v) for k, v in request.POST.items() if k.startswith("score:")}
-            services.session_score(session=session, user=request.user, scores=scores)
+            comments = {k.removeprefix("comment:"): v for k, v in request.POST.items() if k.startswith("comment:")}
+            services.session_score(session=session, user=request.user, scores=scores, comments=comments)
             messages.success(request, "Scores saved.")
         elif action == "take_seat":
             services.seat_take(session=session, user=request.user, role=request.POST.get("role", ""))

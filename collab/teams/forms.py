@@ -102,6 +102,10 @@ class BaseRoleFormSet(forms.BaseInlineFormSet):
     def add_fields(self, form, index):
         super().add_fields(form, index)
         order = form.fields[ORDERING_FIELD_NAME]
+        if index is not None and order.initial is None:
+            # Django numbers only the saved roles; an empty one shown on the page gets its place too,
+            # else it has no position and sorts after the roles added below it.
+            order.initial = index + 1
         order.label = "Position"
         order.help_text = "Smaller first; empty: at the end."
         order.widget.attrs.update(min="1", inputmode="numeric")

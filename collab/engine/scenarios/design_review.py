@@ -10,6 +10,7 @@ from collab.engine.params import Param, count, role_param
 from .base import Scenario, clone, mean, passes_in_a_row, register, talk_transcript
 
 LEVELS = ["Missing", "Developing", "Proficient", "Exemplary"]
+MAX_COMMENT_CHARS = 2000  # per criterion: a paragraph of feedback, not a paste of the proposal
 
 DEFAULT_RUBRIC = [
     {"name": "Problem definition",
@@ -302,8 +303,10 @@ class DesignReview(Scenario):
             self._finish(state, "the proposal was submitted")
         return state, {"proposal": state["proposal"], "section_coverage": self._section_coverage(state)}
 
-    def score(self, state: dict, scores: dict[str, int], scorer: str) -> dict:
-        """Record a scorer's rubric levels (criterion -> level index, 0 = lowest); returns a new state."""
+    def score(self, state: dict, scores: dict[str, int], scorer: str, comments: dict[str, str] | None = None) -> dict:
+        """Record a scorer's rubric levels (criterion -> level index, 0 = lowest) and
+        optional comments per criterion; returns a new state. A second scoring by the
+        same scorer replaces the first, comments included."""
         if state.get("proposal") is None:
             raise ValueError(f"{self.key}: nothing to score yet: no proposal has been submitted")
         if state.get("stage") == "judge":
@@ -325,9 +328,30 @@ class DesignReview(Scenario):
             if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= top:
                 raise ValueError(f"{self.key}: score for {name} must be a level index from 0 to {top}, got {level!r}")
             clean[name] = level
+        notes = self._clean_comments(comments or {}, rubric)
         new = clone(state)
         new["scores"][scorer] = clean
+        new.setdefault("comments", {})[scorer] = notes
         return new
+
+    def _clean_comments(self, comments: object, rubric: dict) -> dict[str, str]:
+        if not isinstance(comments, dict):
+            raise ValueError(f"{self.key}: comments must map criterion names to text")
+        unknown = sorted(set(comments) - set(rubric))
+        if unknown:
+            raise ValueError(f"{self.key}: comments on unknown criteria {', '.join(unknown)}")
+        clean = {}
+        for name, text in comments.items():
+            if not isinstance(text, str):
+                raise ValueError(f"{self.key}: the comment on {name} must be text")
+            if "\x00" in text:
+                raise ValueError(f"{self.key}: the comment on {name} contains a NUL character")
+            if len(text) > MAX_COMMENT_CHARS:
+                raise ValueError(f"{self.key}: the comment on {name} is {len(text):,} characters; "
+                                 f"at most {MAX_COMMENT_CHARS:,} are allowed")
+            if text.strip():
+                clean[name] = text.strip()
+        return clean
 
     def _section_coverage(self, state: dict) -> float:
         if state["proposal"] is None:
@@ -353,6 +377,7 @@ class DesignReview(Scenario):
             "section_coverage": self._section_coverage(state),
             "rubric_scores": {scorer: dict(s) for scorer, s in state["scores"].items()},
             "rubric_totals": totals,
+            "rubric_comments": {scorer: dict(c) for scorer, c in state.get("comments", {}).items() if c},
             "mean_rubric_total": mean(list(totals.values())) if totals else None,
             "judge": state.get("judge", "") or None,
             "judge_rationale": (state.get("verdict") or {}).get("rationale") or None,

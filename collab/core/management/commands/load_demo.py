@@ -1,22 +1,16 @@
-from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
+from collab.core.services import DEMO_PASSWORD, DEMO_USERNAME, demo_user_ensure
 from collab.teams.models import Team
 from collab.teams.presets import PRESETS
 from collab.teams.services import team_create_from_preset
-
-DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "collab-demo"
 
 
 class Command(BaseCommand):
     help = "Create the demo account and its preset teams (idempotent)."
 
     def handle(self, *args, **options):
-        user, created = User.objects.get_or_create(username=DEMO_USERNAME, defaults={"first_name": "Demo"})
-        if created:
-            user.set_password(DEMO_PASSWORD)
-            user.save()
+        user = demo_user_ensure()
         for key in PRESETS:
             if not Team.objects.filter(owner=user, preset=key).exists():
                 team_create_from_preset(preset_key=key, owner=user)

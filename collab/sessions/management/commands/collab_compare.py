@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
 from collab.engine import runner
-from collab.sessions import services
+from collab.sessions import selectors, services
 from collab.teams.models import Team
 from collab.teams.presets import PRESETS
 from collab.teams.services import team_create_from_preset
@@ -52,7 +52,9 @@ class Command(BaseCommand):
                     services.session_start(session=session, user=owner)
                     session = runner.run_inline(session.pk)
                 final = session.events.filter(kind="scenario_state").order_by("-seq").first()
-                runs.append((final.payload["metrics"] if final else {}) | {"session": session.pk})
+                # The share of runs that completed by the scenario's rules: the others' metrics are provisional.
+                runs.append((final.payload["metrics"] if final else {}) | {
+                    "session": session.pk, "completed_by_rules": int(selectors.completed_by_rules(session))})
             table[raw] = _summarise(runs)
         if opts["json"]:
             self.stdout.write(json.dumps(table, indent=2))

@@ -1,16 +1,23 @@
+"""`manage.py collab_run`: a session run headless, and a summary of how it
+ended: its end (or pause) reason, whether it completed by its own rules, and
+its scenario's scores. Exits 1 unless the session finished."""
+
 import json
 import time
 from collections import Counter
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Sum
 
-from collab.core.health import count_workers
+from collab.core.health import check_redis, count_workers
+from collab.core.services import DEMO_USERNAME, demo_user_ensure
 from collab.engine import runner
 from collab.engine.protocols import PROTOCOLS
 from collab.engine.topologies import TOPOLOGIES
-from collab.sessions import services
+from collab.live import bus
+from collab.sessions import selectors, services
 from collab.sessions.models import Event, LLMCall, Session
 from collab.teams.models import Team
 from collab.teams.presets import PRESETS
@@ -38,7 +45,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     def handle(self, *args, **opts):
-        owner, _ = User.objects.get_or_create(username=opts["user"])
+        owner = demo_user_ensure() if opts["user"] == DEMO_USERNAME else self._user(opts["user"])
         preset = None
         if opts["preset"]:
             preset = PRESETS.get(opts["preset"])
@@ -76,6 +83,12 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         started = time.monotonic()
         if opts["inline"]:
+            redis = check_redis(settings.CHANNEL_REDIS_URL)
+            if not redis["ok"]:
+                # An inline run needs no broadcast: say so once instead of a warning per event.
+                self.stderr.write(f"collab: no Redis ({redis['error']}): pages open on this session will not "
+                                  "update live during the run; reload them to see it.")
+                bus.mute()
             with runner.inline():
                 services.session_start(session=session, user=owner)
                 session = runner.run_inline(session.pk)
@@ -89,6 +102,13 @@ class Command(BaseCommand):
             self.stdout.write(self._text(summary))
         if session.status != Session.Status.FINISHED:
             raise SystemExit(1)
+
+    def _user(self, username: str) -> User:
+        user, created = User.objects.get_or_create(username=username)
+        if created:
+            user.set_unusable_password()  # made to own headless runs; logs in only once someone sets a password
+            user.save(update_fields=["password"])
+        return user
 
     def _json(self, raw, flag):
         if raw is None:
@@ -116,8 +136,16 @@ class Command(BaseCommand):
         messages = Counter(events.filter(kind="message").values_list("actor", flat=True))
         calls = LLMCall.objects.filter(session=session)
         latency = sorted(calls.values_list("latency_ms", flat=True))
+        outcome = selectors.run_outcome(session)
+        scenario = selectors.latest_scenario_state(session) if session.scenario else None
         return {
             "id": session.pk, "title": session.title, "status": session.status, "end_reason": session.end_reason,
+            "reason": selectors.status_reason(session), "ended_by": outcome["ended_by"],
+            "completed_by_rules": outcome["completed_by_rules"],
+            "scenario": None if not session.scenario else {
+                "name": session.scenario, "round": (scenario or {}).get("round"),
+                "scores": (scenario or {}).get("metrics", {}), "scores_provisional": outcome["provisional"],
+            },
             "protocol": session.protocol, "topology": session.topology, "provider": session.provider,
             "turns": session.next_turn, "events": events.count(), "messages_per_role": dict(messages),
             "tokens": session.tokens_used, "llm_calls": calls.count(),
@@ -128,8 +156,24 @@ class Command(BaseCommand):
 
     def _text(self, s):
         per_role = ", ".join(f"{k} {v}" for k, v in s["messages_per_role"].items()) or "none"
-        return (f"session {s['id']} {s['status']}: {s['end_reason']}\n"
-                f"  {s['protocol']} / {s['topology']} on {s['provider']} agents, {s['turns']} turns, {s['events']} events\n"
-                f"  messages: {per_role}\n"
-                f"  tokens {s['tokens']}, {s['llm_calls']} model calls, median latency {s['latency_ms_median']} ms, "
-                f"wall {s['wall_seconds']} s")
+        lines = [f"session {s['id']} {s['status']}: {s['reason'] or 'no reason given'}",
+                 f"  {s['protocol']} / {s['topology']} on {s['provider']} agents, {s['turns']} turns, "
+                 f"{s['events']} events",
+                 f"  messages: {per_role}",
+                 f"  tokens {s['tokens']}, {s['llm_calls']} model calls, median latency {s['latency_ms_median']} ms, "
+                 f"wall {s['wall_seconds']} s"]
+        if s["scenario"]:
+            figures = ", ".join(f"{k.replace('_', ' ')} {_figure(v)}" for k, v in s["scenario"]["scores"].items()
+                                if isinstance(v, int | float | bool)) or "none yet"
+            note = " (provisional: the run did not complete by the scenario's rules)" if (
+                s["scenario"]["scores_provisional"]) else ""
+            lines.append(f"  {s['scenario']['name']} scores{note}: {figures}")
+        if s["status"] == Session.Status.PAUSED:
+            lines.append(f"  resume it on its page (/sessions/{s['id']}/) once the cause is fixed")
+        return "\n".join(lines)
+
+
+def _figure(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
