@@ -243,3 +243,23 @@ def test_new_session_page_at_390_px(chromium, live_server_url, owner):
         phone.screenshot(path=str(SCREENSHOTS / "new_session_390-01-page.png"), full_page=True)
     finally:
         context.close()
+
+
+# --- item 12: Home --------------------------------------------------------------------------------
+
+
+def test_home_starts_a_preset_in_one_click(page, live_server_url, owner):
+    log_in(page, live_server_url, "owner", PASSWORD)
+    page.shots("home")
+    card = page.locator(".preset-card", has=page.get_by_role("heading", name="Courtroom", exact=True))
+    card.get_by_role("button", name="Start").click()
+    page.wait_for_url(re.compile(r"/sessions/\d+/$"))
+    wait_connected(page)
+    session = Session.objects.get()
+    assert session.team.preset == "courtroom" and session.status == "running"
+    expect(page.locator("h1.page-title")).to_have_text(session.title)
+    page.goto(f"{live_server_url}/")
+    row = page.locator("#live-now tr", has_text=session.title)
+    expect(row).to_contain_text("Courtroom")
+    expect(row).to_contain_text("Debate and vote")
+    page.shots("home-live")

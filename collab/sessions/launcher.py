@@ -5,6 +5,8 @@ from a preset when the session is created)."""
 from collab.engine import scenarios
 from collab.engine.params import defaults_of
 from collab.engine.protocols import PROTOCOLS
+from collab.sessions import services
+from collab.sessions.models import Session
 from collab.teams.models import Team
 from collab.teams.presets import PRESETS, Preset
 from collab.teams.services import team_create_from_preset
@@ -56,3 +58,15 @@ def cards(group: str, form, options: list[tuple[str, str, str]]) -> list[dict]:
     picked = str(form[group].value() or "")
     return [{"value": key, "title": title, "line": line, "checked": key == picked,
              "fields": form.fieldset(group, key) if key else []} for key, title, line in options]
+
+
+def start_preset(*, user, preset: Preset, provider: str | None = None, title: str = "") -> Session:
+    """One click: the user's team of the preset (made on first use), started at once."""
+    team = Team.objects.filter(owner=user, preset=preset.key).order_by("-pk").first() or team_create_from_preset(
+        preset_key=preset.key, owner=user)
+    session = services.session_create(
+        owner=user, team=team, brief=preset.brief, protocol=preset.protocol, protocol_params=preset.protocol_params,
+        topology=preset.topology, topology_params=preset.topology_params, provider=provider,
+        max_turns=preset.max_turns, title=title)
+    services.session_start(session=session, user=user)
+    return session

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -21,7 +22,6 @@ from collab.sessions.models import Event, Membership, Session
 from collab.sessions.permissions import Refused
 from collab.teams.models import Team
 from collab.teams.presets import PRESETS
-from collab.teams.services import team_create_from_preset
 
 TRANSCRIPT_PAGE = 100
 CONTROLS = {
@@ -42,22 +42,42 @@ def home(request):
     sessions = list(visible_sessions(request.user).select_related("team")[:60])
     live = [s for s in sessions if s.is_live]
     recent = [s for s in sessions if not s.is_live][:20]
+    for s in live + recent:
+        s.kind = session_kind(s)
     teams = Team.objects.filter(owner=request.user).prefetch_related("roles")
-    return render(request, "sessions/home.html", {"live": live, "recent": recent, "teams": teams})
+    return render(request, "sessions/home.html", {
+        "live": live, "recent": recent, "teams": teams, "presets": list(PRESETS.values()),
+        "llm_configured": settings.LLM_CONFIGURED})
+
+
+def session_kind(session: Session) -> str:
+    """What a session plays: its scenario's title, else its protocol's."""
+    if session.scenario:
+        try:
+            return scenarios.get(session.scenario).title
+        except scenarios.UnknownScenario:
+            return session.scenario
+    protocol = PROTOCOLS.items.get(session.protocol)
+    return protocol.title if protocol else session.protocol
 
 
 @login_required
 @require_POST
 def demo_start(request):
-    """One click: a preset team on scripted agents, started at once."""
+    """One click: the senior design panel on scripted agents, started at once."""
     preset = PRESETS["senior_design_panel"]
-    team = Team.objects.filter(owner=request.user, preset=preset.key).first() or team_create_from_preset(
-        preset_key=preset.key, owner=request.user)
-    session = services.session_create(
-        owner=request.user, team=team, brief=preset.brief, protocol=preset.protocol,
-        protocol_params=preset.protocol_params, topology=preset.topology, provider="scripted",
-        max_turns=preset.max_turns, title=f"Demo: {preset.title}")
-    services.session_start(session=session, user=request.user)
+    session = launcher.start_preset(user=request.user, preset=preset, provider="scripted", title=f"Demo: {preset.title}")
+    return redirect("session_detail", session.pk)
+
+
+@login_required
+@require_POST
+def preset_start(request, key):
+    """One click per preset, from its card on Home."""
+    preset = PRESETS.get(key)
+    if preset is None:
+        raise Http404("No such preset")
+    session = launcher.start_preset(user=request.user, preset=preset)
     return redirect("session_detail", session.pk)
 
 
