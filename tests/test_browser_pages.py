@@ -127,7 +127,15 @@ def test_scenario_session_leaves_no_bubble_and_no_oob_error(page, live_server_ur
     expect(page.locator("#stream")).not_to_contain_text("deciding…")
     assert page.evaluate("window.__oobErrors") == []
     assert not [m for m in console if "oobErrorNoTarget" in m or m.startswith("error")], console
+    # Item 13: actions as content, one row a month beside the chart, live and after a reload.
+    months = Event.objects.filter(session=session, kind="scenario_state").count()
+    expect(page.locator("#round-rows li")).to_have_count(months)
+    expect(page.locator("#stream .action-card dt", has_text="catch")).to_have_count(3 * 5)
+    assert "{'" not in page.inner_text("#stream")
     page.shots("fishery-finished")
+    page.reload()
+    wait_connected(page)
+    expect(page.locator("#round-rows li")).to_have_count(months)
 
 
 # --- item 5: the composer says a text is too long before sending ----------------------------

@@ -41,6 +41,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.user = self.scope.get("user")
         self.last_seq = None
         self.my_seat = None  # the role whose composer the page shows: the hello says
+        self.bubbles: set[tuple[int, str]] = set()  # (turn, actor) of the typing bubbles this page shows
+        self.shown_chars: dict[str, int] = {}  # per bubble, the characters of the reply it already holds
         self.session = await self._load()
         self.capacity = None  # kept for rendering this viewer's seat buttons; actions check again
         if self.session is not None:
@@ -129,7 +131,10 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self._turn_started(turn, texts)
 
     async def _send_event(self, event: dict) -> None:
-        await self.send(text_data=fragments.event_oob_cached(self.session_id, event, self.roles))
+        ended = bubbles_ended_by(event, self.bubbles)
+        self.bubbles -= ended
+        await self.send(text_data=fragments.bubbles_gone(sorted(ended))
+                        + fragments.event_oob_cached(self.session_id, event, self.roles))
         self.last_seq = event["seq"]
         if changes_seats(event):
             html = await database_sync_to_async(self._seats_html)(event["seq"], event["kind"] == "state")
@@ -162,25 +167,29 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self._turn_started(message)
 
     async def _turn_started(self, turn: dict, texts: dict[str, str] | None = None) -> None:
-        if getattr(self, "shown_turn", None) == turn["turn"]:
+        keys = {(turn["turn"], actor) for actor in turn["actors"]}
+        if keys <= self.bubbles:
             return  # announced both by the broadcast and by the hello: one bubble per actor
-        self.shown_turn = turn["turn"]
+        stale, self.bubbles = self.bubbles - keys, keys  # bubbles of a turn that ended without an event of theirs
         self.shown_chars = {actor: len(text) for actor, text in (texts or {}).items()}
-        await self.send(text_data=fragments.turn_start(turn["turn"], turn["actors"], self.roles, turn["live"], texts))
+        await self.send(text_data=fragments.bubbles_gone(sorted(stale)) + fragments.turn_start(
+            turn["turn"], turn["actors"], self.roles, turn["live"], texts))
 
     async def turn_delta(self, message):
         actor, text, offset = message["actor"], message["text"], message.get("offset", 0)
-        shown = getattr(self, "shown_chars", {}).get(actor, 0) if getattr(self, "shown_turn", None) == message["turn"] else 0
+        if (message["turn"], actor) not in self.bubbles:
+            return  # the turn was cut or logged already (or began before this page): no bubble to type into
+        shown = self.shown_chars.get(actor, 0)
         if offset + len(text) <= shown:
             return  # already in the bubble this page was sent on connecting
         text = text[max(0, shown - offset):]
-        if getattr(self, "shown_turn", None) == message["turn"]:
-            self.shown_chars[actor] = offset + len(message["text"])
+        self.shown_chars[actor] = offset + len(message["text"])
         await self.send(text_data=fragments.delta(message["turn"], actor, text))
 
     async def turn_reset(self, message):
-        if getattr(self, "shown_turn", None) == message["turn"]:
-            self.shown_chars[message["actor"]] = 0
+        if (message["turn"], message["actor"]) not in self.bubbles:
+            return
+        self.shown_chars[message["actor"]] = 0
         await self.send(text_data=fragments.delta_reset(message["turn"], message["actor"]))
 
     async def session_stats(self, message):
@@ -202,6 +211,20 @@ def _seats_at(session_id: int, seq: int) -> tuple[Session, list]:
         if len(_seat_reads) > 1000:
             _seat_reads.pop(next(iter(_seat_reads)))
     return cached[1], cached[2]
+
+
+def bubbles_ended_by(event: dict, bubbles: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """The typing bubbles an event ends, so that the page shows what the log
+    holds: a session that stops running (pause, stop, failure, a human's
+    turn) has no turn in flight, and a turn's engine events (message, action,
+    vote, error, score) end its bubbles and any an earlier turn left. A
+    facilitator's event during a turn (actor "user:...") ends none."""
+    if event["kind"] == "state":
+        return set(bubbles) if (event.get("payload") or {}).get("status") != Session.Status.RUNNING else set()
+    turn = event.get("turn_index")
+    if turn is None or event["actor"].startswith("user:"):
+        return set()
+    return {key for key in bubbles if key[0] <= turn}
 
 
 def changes_seats(event: dict) -> bool:

@@ -188,8 +188,9 @@ def session_detail(request, pk):
 def _scenario_panel(session: Session) -> str:
     if not session.scenario:
         return ""
-    latest = Event.objects.filter(session=session, kind="scenario_state").order_by("-seq").first()
-    return fragments.scenario_panel(latest.payload if latest else {"title": session.scenario})
+    rounds = list(Event.objects.filter(session=session, kind="scenario_state").order_by("seq")
+                  .values_list("payload", flat=True))
+    return fragments.scenario_panel(rounds[-1] if rounds else {"title": session.scenario}, rounds)
 
 
 @login_required
