@@ -38,7 +38,7 @@ def watch_console(page: Page) -> list[str]:
     return seen
 
 
-def typing_bubble(page: Page, timeout: float = 15_000) -> None:
+def typing_bubble(page: Page, timeout: float = 40_000) -> None:
     page.wait_for_function("""() => [...document.querySelectorAll('#stream .msg.streaming .msg-body')]
                                      .some(b => b.textContent.length > 0)""", timeout=timeout)
 
@@ -271,3 +271,58 @@ def test_home_starts_a_preset_in_one_click(page, live_server_url, owner):
     expect(row).to_contain_text("Courtroom")
     expect(row).to_contain_text("Debate and vote")
     page.shots("home-live")
+
+
+# --- items 14 and 15: phones, and feedback next to the control ---------------------------------------
+
+
+def in_view(page: Page, selector: str, height: int = 844) -> bool:
+    box = page.locator(selector).bounding_box()
+    return bool(box) and box["y"] >= 0 and box["y"] + box["height"] <= height
+
+
+def test_phone_keeps_controls_and_composer_in_reach_and_says_what_happened(chromium, live_server_url, owner):
+    session = start_trio(owner)
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(15_000)
+    phone = context.new_page()
+    errors: list[str] = []
+    phone.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        log_in(phone, live_server_url, "owner", PASSWORD)
+        phone.goto(f"{live_server_url}/sessions/{session.pk}/")
+        wait_connected(phone)
+        wait_until(lambda: Event.objects.filter(session=session, kind="message").count() >= 2, what="two replies")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        for where in ("0", "document.body.scrollHeight / 3", "document.body.scrollHeight / 2"):
+            phone.evaluate(f"window.scrollTo(0, {where})")
+            phone.wait_for_timeout(200)
+            assert in_view(phone, "button[data-action=pause]"), f"Pause out of reach at scroll {where}"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        phone.evaluate("window.scrollTo(0, 0)")
+        phone.screenshot(path=str(SCREENSHOTS / "live_390-01-owner.png"), full_page=False)
+
+        # Feedback next to the note form, reached from the dock.
+        phone.click(".dock-speak")
+        expect(phone.locator("#inject-text")).to_be_focused()
+        phone.fill("#inject-text", "Keep it short, please.")
+        phone.locator("form.inject button[type=submit]").click()
+        expect(phone.locator("#inject-feedback")).to_have_text("Sent to everyone.")
+        assert in_view(phone, "#inject-feedback")
+
+        # Take a seat: said next to the seat list; when the turn comes, the composer is focused and in view.
+        phone.locator("ul.seats li", has_text="tester").get_by_role("button", name="Take seat").click()
+        expect(phone.locator("#seat-feedback")).to_have_text("You now play tester.")
+        assert in_view(phone, "#seat-feedback")
+        phone.evaluate("window.scrollTo(0, 0)")
+        expect_status(phone, "awaiting_human", timeout=40_000)
+        expect(phone.locator("#say-text")).to_be_focused()
+        assert in_view(phone, "#say-text")
+        phone.screenshot(path=str(SCREENSHOTS / "live_390-02-my-turn.png"), full_page=False)
+        phone.fill("#say-text", "Tests for n = 0 too.")
+        phone.get_by_role("button", name="Send as tester").click()
+        expect(phone.locator("#composer-feedback")).to_have_text("Sent as tester.")
+        phone.screenshot(path=str(SCREENSHOTS / "live_390-03-page.png"), full_page=True)
+    finally:
+        context.close()
+    assert not errors, errors

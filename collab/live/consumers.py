@@ -23,6 +23,9 @@ from collab.sessions.permissions import Refused
 
 logger = logging.getLogger(__name__)
 CATCH_UP_LIMIT = 2000
+# Where an action's confirmation shows: next to the control that sent it.
+FEEDBACK_TARGETS = {"inject": "inject-feedback", "take_seat": "seat-feedback", "release_seat": "seat-feedback",
+                    "say": "composer-feedback"}
 
 
 class SessionConsumer(AsyncWebsocketConsumer):
@@ -81,13 +84,17 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self._show_turn_in_flight()
             return
         try:
-            await self._act(kind, data)
+            done = await self._act(kind, data)
         except Refused as exc:
             await self.send(text_data=fragments.flash(str(exc)))
             await self.send(text_data=json.dumps({"type": "refused", "action": kind, "reason": str(exc)}))
+        else:
+            if done:  # said next to the control that was used
+                await self.send(text_data=fragments.feedback(FEEDBACK_TARGETS[kind], done))
 
     @database_sync_to_async
-    def _act(self, action: str, data: dict) -> None:
+    def _act(self, action: str, data: dict) -> str:
+        """Do the action; for those that answer next to their control, say what was done."""
         user = User.objects.get(pk=self.user.pk)
         session = Session.objects.get(pk=self.session_id)
         if not permissions.can_view(session, user):
@@ -97,18 +104,23 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if action in simple:
             simple[action](session=session, user=user)
         elif action == "inject":
-            services.session_inject(session=session, user=user, text=data.get("text", ""),
-                                    to_role=data.get("to_role") or None)
+            to_role = data.get("to_role") or None
+            services.session_inject(session=session, user=user, text=data.get("text", ""), to_role=to_role)
+            return f"Whispered to {to_role}." if to_role else "Sent to everyone."
         elif action == "edit_plan":
             services.session_edit_plan(session=session, user=user, steps=_plan_steps(data))
         elif action == "take_seat":
-            services.seat_take(session=session, user=user, role=data.get("role", ""))
+            seat = services.seat_take(session=session, user=user, role=data.get("role", ""))
+            return f"You now play {seat.role_name}."
         elif action == "release_seat":
             services.seat_release(session=session, user=user, role=data.get("role", ""))
+            return f"{data.get('role', '')} is played by its agent again."
         elif action == "say":
             services.seat_message(session=session, user=user, role=data.get("role", ""), text=data.get("text", ""))
+            return f"Sent as {data.get('role', '')}."
         else:
             raise Refused(f"Unknown action {action!r}.")
+        return ""
 
     # --- catch-up ----------------------------------------------------------------
 

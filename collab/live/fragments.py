@@ -111,6 +111,12 @@ def flash(text: str, level: str = "error") -> str:
             f"{escape(text)}</div>")
 
 
+def feedback(target_id: str, text: str) -> str:
+    """A confirmation next to the control that was used (an element the page always has for it)."""
+    return (f'<p id="{target_id}" hx-swap-oob="true" class="control-feedback is-shown" role="status" '
+            f'aria-live="polite">{escape(text)}</p>')
+
+
 def reload_page() -> str:
     return '<div id="live-reload" hx-swap-oob="true" data-reload="1"></div>'
 

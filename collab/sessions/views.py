@@ -219,8 +219,10 @@ def session_action(request, pk, action):
         if action in handlers:
             handlers[action](session=session, user=request.user)
         elif action == "inject":
+            to_role = request.POST.get("to_role") or None
             services.session_inject(session=session, user=request.user, text=request.POST.get("text", ""),
-                                    to_role=request.POST.get("to_role") or None)
+                                    to_role=to_role)
+            messages.success(request, f"Whispered to {to_role}." if to_role else "Sent to everyone.")
         elif action == "edit_plan":
             services.session_edit_plan(session=session, user=request.user, steps=plan_form_steps(
                 request.POST.getlist("text"), request.POST.getlist("owner"), request.POST.getlist("status")))
@@ -229,7 +231,8 @@ def session_action(request, pk, action):
             services.session_score(session=session, user=request.user, scores=scores)
             messages.success(request, "Scores saved.")
         elif action == "take_seat":
-            services.seat_take(session=session, user=request.user, role=request.POST.get("role", ""))
+            seat = services.seat_take(session=session, user=request.user, role=request.POST.get("role", ""))
+            messages.success(request, f"You now play {seat.role_name}.")
         elif action == "release_seat":
             services.seat_release(session=session, user=request.user, role=request.POST.get("role", ""))
         elif action == "say":
