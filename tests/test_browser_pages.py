@@ -326,3 +326,19 @@ def test_phone_keeps_controls_and_composer_in_reach_and_says_what_happened(chrom
     finally:
         context.close()
     assert not errors, errors
+
+
+def test_vote_turn_leaves_no_bubble_and_no_oob_error(page, live_server_url, owner):
+    console = watch_console(page)
+    session = services.session_create(owner=owner, team=make_team(owner), provider="scripted", max_turns=10,
+                                      protocol="debate_vote", protocol_params={"rounds": 1, "options": ["ship", "wait"]})
+    log_in(page, live_server_url, "owner", PASSWORD)
+    page.goto(f"{live_server_url}/sessions/{session.pk}/")
+    wait_connected(page)
+    services.session_start(session=session, user=owner)
+    expect_status(page, "finished", timeout=90_000)
+    page.wait_for_timeout(1000)
+    assert_page_is_the_log(page, session.pk)
+    expect(page.locator("#stream .vote-card")).to_have_count(3)
+    assert not [m for m in console if "oobErrorNoTarget" in m or m.startswith("error")], console
+    page.shots("votes")
