@@ -340,5 +340,6 @@ def test_vote_turn_leaves_no_bubble_and_no_oob_error(page, live_server_url, owne
     page.wait_for_timeout(1000)
     assert_page_is_the_log(page, session.pk)
     expect(page.locator("#stream .vote-card")).to_have_count(3)
+    expect(page.locator("#live-dock")).to_be_hidden()  # nothing left to control: the dock takes no room
     assert not [m for m in console if "oobErrorNoTarget" in m or m.startswith("error")], console
     page.shots("votes")

@@ -91,7 +91,15 @@
     });
     var over = badge.dataset.status === "finished" || badge.dataset.status === "failed";
     document.querySelectorAll("form.inject, .dock-speak").forEach(function (el) { el.hidden = over; });
+    // A dock with nothing to offer (an ended session, no seat) takes no room.
+    var dock = document.getElementById("live-dock");
+    if (dock) {
+      var offers = dock.querySelector("#composer") ||
+        Array.prototype.some.call(dock.querySelectorAll(".controls > form, .controls > a"), function (el) { return !el.hidden; });
+      dock.classList.toggle("is-empty", !offers);
+    }
   }
+  syncControls();
   // The composer follows whose turn the status badge says it is.
   function syncComposer() {
     var badge = document.getElementById("session-status");
