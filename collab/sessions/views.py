@@ -10,14 +10,13 @@ from django.views.decorators.http import require_POST
 
 from collab.engine import plan as plan_mod
 from collab.engine import scenarios
-from collab.engine.params import defaults_of
 from collab.engine.plan import plan_form_steps
 from collab.engine.protocols import PROTOCOLS
 from collab.engine.topologies import TOPOLOGIES
 from collab.live import fragments
 from collab.sessions import launcher, permissions, selectors, services
 from collab.sessions.events import serialize
-from collab.sessions.forms import SessionForm, protocols
+from collab.sessions.forms import SessionForm
 from collab.sessions.models import Event, Membership, Session
 from collab.sessions.permissions import Refused
 from collab.teams.models import Team
@@ -83,27 +82,10 @@ def preset_start(request, key):
 
 @login_required
 def session_new(request):
-    team_error = ""
-    initial = {}
-    preset = PRESETS.get(request.GET.get("preset", ""))
-    team_id = request.GET.get("team", "")
-    if team_id:
-        team = Team.objects.filter(owner=request.user, pk=team_id).first() if team_id.isdigit() else None
-        if team is None:
-            team_error = f"You have no team {team_id[:40]!r}: pick one below."
-        else:
-            initial["team"] = str(team.pk)
-            preset = PRESETS.get(team.preset)
-    if preset:
-        initial.update(launcher.initial_from_preset(preset))
-        if "team" not in initial:
-            own = Team.objects.filter(owner=request.user, preset=preset.key).order_by("-pk").first()
-            initial["team"] = str(own.pk) if own else f"preset:{preset.key}"
-    initial.setdefault("protocol_params", defaults_of(PROTOCOLS.get("round_robin")))
+    initial, preset, team_error = launcher.initial_for(request.user, request.GET.get("preset", ""),
+                                                       request.GET.get("team", ""))
     presets = list(PRESETS.values())
     form = SessionForm(request.POST or None, user=request.user, presets=presets, initial=initial)
-    if "team" not in initial and form.teams:
-        form.initial["team"] = str(form.teams[0].pk)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -120,17 +102,8 @@ def session_new(request):
             if "start" in request.POST:
                 services.session_start(session=session, user=request.user)
             return redirect("session_detail", session.pk)
-    chosen_preset = (form["team"].value() or "").removeprefix("preset:") if str(
-        form["team"].value() or "").startswith("preset:") else ""
     return render(request, "sessions/session_new.html", {
-        "form": form, "team_error": team_error, "presets": presets, "preset": preset,
-        "team_cards": launcher.team_cards(form.teams, PRESETS.get(chosen_preset)),
-        "protocol_cards": launcher.cards("protocol", form, [(p.key, p.title, p.description) for p in protocols()]),
-        "scenario_cards": launcher.cards("scenario", form, [("", "None", "A free collaboration: the protocol "
-                                                             "decides who speaks.")]
-                                         + [(sc.key, sc.title, sc.summary) for sc in scenarios.all_scenarios()]),
-        "topology_cards": launcher.cards("topology", form, [(t.key, t.title, t.description) for t in TOPOLOGIES.all()]),
-    })
+        "form": form, "team_error": team_error, "presets": presets, "preset": preset, **launcher.cards_for(form)})
 
 
 def _session_for(request, pk) -> tuple[Session, str]:
