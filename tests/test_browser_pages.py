@@ -38,7 +38,7 @@ def watch_console(page: Page) -> list[str]:
     return seen
 
 
-def typing_bubble(page: Page, timeout: float = 15_000) -> None:
+def typing_bubble(page: Page, timeout: float = 40_000) -> None:
     page.wait_for_function("""() => [...document.querySelectorAll('#stream .msg.streaming .msg-body')]
                                      .some(b => b.textContent.length > 0)""", timeout=timeout)
 
@@ -127,7 +127,15 @@ def test_scenario_session_leaves_no_bubble_and_no_oob_error(page, live_server_ur
     expect(page.locator("#stream")).not_to_contain_text("deciding…")
     assert page.evaluate("window.__oobErrors") == []
     assert not [m for m in console if "oobErrorNoTarget" in m or m.startswith("error")], console
+    # Item 13: actions as content, one row a month beside the chart, live and after a reload.
+    months = Event.objects.filter(session=session, kind="scenario_state").count()
+    expect(page.locator("#round-rows li")).to_have_count(months)
+    expect(page.locator("#stream .action-card dt", has_text="catch")).to_have_count(3 * 5)
+    assert "{'" not in page.inner_text("#stream")
     page.shots("fishery-finished")
+    page.reload()
+    wait_connected(page)
+    expect(page.locator("#round-rows li")).to_have_count(months)
 
 
 # --- item 5: the composer says a text is too long before sending ----------------------------
@@ -243,3 +251,95 @@ def test_new_session_page_at_390_px(chromium, live_server_url, owner):
         phone.screenshot(path=str(SCREENSHOTS / "new_session_390-01-page.png"), full_page=True)
     finally:
         context.close()
+
+
+# --- item 12: Home --------------------------------------------------------------------------------
+
+
+def test_home_starts_a_preset_in_one_click(page, live_server_url, owner):
+    log_in(page, live_server_url, "owner", PASSWORD)
+    page.shots("home")
+    card = page.locator(".preset-card", has=page.get_by_role("heading", name="Courtroom", exact=True))
+    card.get_by_role("button", name="Start").click()
+    page.wait_for_url(re.compile(r"/sessions/\d+/$"))
+    wait_connected(page)
+    session = Session.objects.get()
+    assert session.team.preset == "courtroom" and session.status == "running"
+    expect(page.locator("h1.page-title")).to_have_text(session.title)
+    page.goto(f"{live_server_url}/")
+    row = page.locator("#live-now tr", has_text=session.title)
+    expect(row).to_contain_text("Courtroom")
+    expect(row).to_contain_text("Debate and vote")
+    page.shots("home-live")
+
+
+# --- items 14 and 15: phones, and feedback next to the control ---------------------------------------
+
+
+def in_view(page: Page, selector: str, height: int = 844) -> bool:
+    box = page.locator(selector).bounding_box()
+    return bool(box) and box["y"] >= 0 and box["y"] + box["height"] <= height
+
+
+def test_phone_keeps_controls_and_composer_in_reach_and_says_what_happened(chromium, live_server_url, owner):
+    session = start_trio(owner)
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(15_000)
+    phone = context.new_page()
+    errors: list[str] = []
+    phone.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        log_in(phone, live_server_url, "owner", PASSWORD)
+        phone.goto(f"{live_server_url}/sessions/{session.pk}/")
+        wait_connected(phone)
+        wait_until(lambda: Event.objects.filter(session=session, kind="message").count() >= 2, what="two replies")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        for where in ("0", "document.body.scrollHeight / 3", "document.body.scrollHeight / 2"):
+            phone.evaluate(f"window.scrollTo(0, {where})")
+            phone.wait_for_timeout(200)
+            assert in_view(phone, "button[data-action=pause]"), f"Pause out of reach at scroll {where}"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        phone.evaluate("window.scrollTo(0, 0)")
+        phone.screenshot(path=str(SCREENSHOTS / "live_390-01-owner.png"), full_page=False)
+
+        # Feedback next to the note form, reached from the dock.
+        phone.click(".dock-speak")
+        expect(phone.locator("#inject-text")).to_be_focused()
+        phone.fill("#inject-text", "Keep it short, please.")
+        phone.locator("form.inject button[type=submit]").click()
+        expect(phone.locator("#inject-feedback")).to_have_text("Sent to everyone.")
+        assert in_view(phone, "#inject-feedback")
+
+        # Take a seat: said next to the seat list; when the turn comes, the composer is focused and in view.
+        phone.locator("ul.seats li", has_text="tester").get_by_role("button", name="Take seat").click()
+        expect(phone.locator("#seat-feedback")).to_have_text("You now play tester.")
+        assert in_view(phone, "#seat-feedback")
+        phone.evaluate("window.scrollTo(0, 0)")
+        expect_status(phone, "awaiting_human", timeout=40_000)
+        expect(phone.locator("#say-text")).to_be_focused()
+        assert in_view(phone, "#say-text")
+        phone.screenshot(path=str(SCREENSHOTS / "live_390-02-my-turn.png"), full_page=False)
+        phone.fill("#say-text", "Tests for n = 0 too.")
+        phone.get_by_role("button", name="Send as tester").click()
+        expect(phone.locator("#composer-feedback")).to_have_text("Sent as tester.")
+        phone.screenshot(path=str(SCREENSHOTS / "live_390-03-page.png"), full_page=True)
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def test_vote_turn_leaves_no_bubble_and_no_oob_error(page, live_server_url, owner):
+    console = watch_console(page)
+    session = services.session_create(owner=owner, team=make_team(owner), provider="scripted", max_turns=10,
+                                      protocol="debate_vote", protocol_params={"rounds": 1, "options": ["ship", "wait"]})
+    log_in(page, live_server_url, "owner", PASSWORD)
+    page.goto(f"{live_server_url}/sessions/{session.pk}/")
+    wait_connected(page)
+    services.session_start(session=session, user=owner)
+    expect_status(page, "finished", timeout=90_000)
+    page.wait_for_timeout(1000)
+    assert_page_is_the_log(page, session.pk)
+    expect(page.locator("#stream .vote-card")).to_have_count(3)
+    expect(page.locator("#live-dock")).to_be_hidden()  # nothing left to control: the dock takes no room
+    assert not [m for m in console if "oobErrorNoTarget" in m or m.startswith("error")], console
+    page.shots("votes")

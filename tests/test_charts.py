@@ -88,13 +88,13 @@ def test_many_x_labels_are_thinned():
 
 def test_template_renders_metrics_and_chart():
     chart_html = render_chart(line([1, 2, 3], ("Lake", [100, 80, 60])))
-    html = render_to_string("live/chart.html", {
+    html = render_to_string("live/scenario_live.html", {
         "chart_html": chart_html, "title": "Fishery <GovSim>", "oob": True,
         "metrics": {"months_played": 3, "survived": True, "collapsed": False, "efficiency": 0.666666,
                     "gains": {"John": 10, "<Kate>": 12.5}, "mode": "split", "rates": [0.5, 0.25],
                     "best": None, "scores": {"A": {"plan": 2}}}})
-    assert '<section id="scenario-panel" class="card" hx-swap-oob="true">' in html
-    assert "<h2>Scenario</h2>" in html and "Fishery &lt;GovSim&gt;" in html
+    assert '<div id="scenario-live" class="scenario-live" hx-swap-oob="true">' in html
+    assert "Fishery &lt;GovSim&gt;" in html
     assert "<th scope=\"row\">Months played</th>" in html
     assert re.search(r'data-metric="survived">\s*<th[^>]*>Survived</th>\s*<td>yes</td>', html)
     assert re.search(r'data-metric="collapsed">\s*<th[^>]*>Collapsed</th>\s*<td>no</td>', html)
@@ -103,7 +103,7 @@ def test_template_renders_metrics_and_chart():
     assert '<span class="metric-key">&lt;Kate&gt;:</span> 12.500</li>' in html
     assert "0.500, 0.250" in html and ">split<" in html and "plan=2" in html
     assert 'data-points="3"' in html and "<polyline" in html  # chart_html is not escaped
-    plain = render_to_string("live/chart.html", {"chart_html": render_chart(None), "metrics": {}, "oob": False})
+    plain = render_to_string("live/scenario_live.html", {"chart_html": render_chart(None), "metrics": {}, "oob": False})
     assert "hx-swap-oob" not in plain and "<table" not in plain and "No data yet" in plain
 
 

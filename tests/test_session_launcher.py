@@ -141,7 +141,7 @@ def test_engine_errors_land_on_the_field_they_name(logged_in, team):
     assert not Session.objects.exists()
 
 
-@pytest.mark.parametrize("query", ["abc", "99999", "1e5", "-1"])
+@pytest.mark.parametrize("query", ["abc", "99999", "1e5", "-1", "9" * 30, "%00"])
 def test_a_bad_team_in_the_address_is_an_inline_error(logged_in, team, query):
     response = logged_in.get(f"/sessions/new/?team={query}")
     assert response.status_code == 200
@@ -168,3 +168,8 @@ def test_a_preset_prefills_and_makes_its_team_on_create(logged_in, owner):
     # A failed create leaves no stray team behind.
     logged_in.post("/sessions/new/", base_post(None, team="preset:courtroom", human_seats="ghost"))
     assert Team.objects.filter(owner=owner, preset="courtroom").count() == 1
+
+
+def test_an_unknown_preset_in_the_address_is_ignored(logged_in, team):
+    response = logged_in.get("/sessions/new/?preset=nope")
+    assert response.status_code == 200 and 'aria-current="true"' not in response.content.decode()

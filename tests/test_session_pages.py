@@ -116,4 +116,6 @@ def test_scenario_panel_and_chart_show_live_and_in_the_transcript(client, owner)
         assert 'id="scenario-panel"' in page and 'id="scenario-chart"' in page
         assert 'data-points="4"' in page  # the lake collapses in month 4
         assert "<polyline" in page
-    assert "acts: <code>catch</code>" in client.get(f"/sessions/{session.pk}/").content.decode()
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert "action-card action-fields" in page and "<dt>catch</dt>" in page and "{&#x27;catch&#x27;" not in page
+    assert page.count('<li class="round-row" data-round="') == 4  # one row a month, beside the chart

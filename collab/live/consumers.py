@@ -44,6 +44,11 @@ def live_status(*, unavailable: bool) -> str:
     return render_to_string("live/live_status.html", {"unavailable": unavailable})
 
 
+# Where an action's confirmation shows: next to the control that sent it.
+FEEDBACK_TARGETS = {"inject": "inject-feedback", "take_seat": "seat-feedback", "release_seat": "seat-feedback",
+                    "say": "composer-feedback"}
+
+
 class SessionConsumer(AsyncWebsocketConsumer):
     async def __call__(self, scope, receive, send):
         """Channels subscribes the socket's own channel on Redis before connect()
@@ -75,6 +80,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.user = self.scope.get("user")
         self.last_seq = None
         self.my_seat = None  # the role whose composer the page shows: the hello says
+        self.bubbles: set[tuple[int, str]] = set()  # (turn, actor) of the typing bubbles this page shows
+        self.shown_chars: dict[str, int] = {}  # per bubble, the characters of the reply it already holds
         self.session = await self._load()
         self.capacity = None  # kept for rendering this viewer's seat buttons; actions check again
         self.view_as = None
@@ -133,7 +140,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
             if frame.action == "hello":
                 await self._hello(frame.fields)
             else:
-                await self._act(frame.action, frame.fields)
+                done = await self._act(frame.action, frame.fields)
+                if done:  # said next to the control that was used
+                    await self.send(text_data=fragments.feedback(FEEDBACK_TARGETS[frame.action], done))
         except frames.BadFrame as exc:
             await self._answer("error", exc.action, str(exc))
         except Refused as exc:
@@ -158,7 +167,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self._show_turn_in_flight()
 
     @database_sync_to_async
-    def _act(self, action: str, fields: dict) -> None:
+    def _act(self, action: str, fields: dict) -> str:
+        """Do the action; for those that answer next to their control, say what was done."""
         user = User.objects.get(pk=self.user.pk)
         session = Session.objects.get(pk=self.session_id)
         if not permissions.can_view(session, user):
@@ -168,16 +178,22 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if action in simple:
             simple[action](session=session, user=user)
         elif action == "inject":
-            services.session_inject(session=session, user=user, text=fields["text"], to_role=fields["to_role"])
+            to_role = fields["to_role"]
+            services.session_inject(session=session, user=user, text=fields["text"], to_role=to_role)
+            return f"Whispered to {to_role}." if to_role else "Sent to everyone."
         elif action == "edit_plan":
             services.session_edit_plan(session=session, user=user, steps=plan_form_steps(
                 fields["text"], fields["owner"], fields["status"]), base_version=fields["base_version"])
         elif action == "take_seat":
-            services.seat_take(session=session, user=user, role=fields["role"])
+            seat = services.seat_take(session=session, user=user, role=fields["role"])
+            return f"You now play {seat.role_name}."
         elif action == "release_seat":
             services.seat_release(session=session, user=user, role=fields["role"])
+            return f"{fields['role']} is played by its agent again."
         elif action == "say":
             services.seat_message(session=session, user=user, role=fields["role"], text=fields["text"])
+            return f"Sent as {fields['role']}."
+        return ""
 
     # --- catch-up ----------------------------------------------------------------
 
@@ -200,8 +216,13 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self._turn_started(turn, texts)
 
     async def _send_event(self, event: dict) -> None:
+        ended = bubbles_ended_by(event, self.bubbles)
+        self.bubbles -= ended
+        html = fragments.bubbles_gone(sorted(ended))
         if self.view.can_see(event):
-            await self.send(text_data=fragments.event_oob_cached(self.session_id, event, self.roles))
+            html += fragments.event_oob_cached(self.session_id, event, self.roles)
+        if html:
+            await self.send(text_data=html)
         self.last_seq = event["seq"]
         if event["kind"] == "plan" and self.capacity == Membership.Capacity.OWNER:
             # The owner's editor moves to the new version, so a save is never based on a stale plan.
@@ -244,31 +265,33 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self._turn_started(message)
 
     async def _turn_started(self, turn: dict, texts: dict[str, str] | None = None) -> None:
-        if getattr(self, "shown_turn", None) == turn["turn"]:
+        keys = {(turn["turn"], actor) for actor in turn["actors"] if self.view.hears(actor)}
+        if keys and keys <= self.bubbles:
             return  # announced both by the broadcast and by the hello: one bubble per actor
-        self.shown_turn = turn["turn"]
+        stale, self.bubbles = self.bubbles - keys, keys  # bubbles of a turn that ended without an event of theirs
         self.shown_chars = {actor: len(text) for actor, text in (texts or {}).items()}
-        actors = [a for a in turn["actors"] if self.view.hears(a)]
+        html = fragments.bubbles_gone(sorted(stale))
+        actors = [a for a in turn["actors"] if (turn["turn"], a) in keys]
         if actors:
-            await self.send(text_data=fragments.turn_start(turn["turn"], actors, self.roles, turn["live"], texts))
+            html += fragments.turn_start(turn["turn"], actors, self.roles, turn["live"], texts)
+        if html:
+            await self.send(text_data=html)
 
     async def turn_delta(self, message):
         actor, text, offset = message["actor"], message["text"], message.get("offset", 0)
-        if not self.view.hears(actor):
-            return
-        shown = getattr(self, "shown_chars", {}).get(actor, 0) if getattr(self, "shown_turn", None) == message["turn"] else 0
+        if (message["turn"], actor) not in self.bubbles:
+            return  # the turn was cut or logged already, began before this page, or is not this view's to hear
+        shown = self.shown_chars.get(actor, 0)
         if offset + len(text) <= shown:
             return  # already in the bubble this page was sent on connecting
         text = text[max(0, shown - offset):]
-        if getattr(self, "shown_turn", None) == message["turn"]:
-            self.shown_chars[actor] = offset + len(message["text"])
+        self.shown_chars[actor] = offset + len(message["text"])
         await self.send(text_data=fragments.delta(message["turn"], actor, text))
 
     async def turn_reset(self, message):
-        if not self.view.hears(message["actor"]):
+        if (message["turn"], message["actor"]) not in self.bubbles:
             return
-        if getattr(self, "shown_turn", None) == message["turn"]:
-            self.shown_chars[message["actor"]] = 0
+        self.shown_chars[message["actor"]] = 0
         await self.send(text_data=fragments.delta_reset(message["turn"], message["actor"]))
 
     async def session_stats(self, message):
@@ -308,6 +331,20 @@ def _seats_at(session_id: int, seq: int) -> tuple[Session, list]:
         if len(_seat_reads) > 1000:
             _seat_reads.pop(next(iter(_seat_reads)))
     return cached[1], cached[2]
+
+
+def bubbles_ended_by(event: dict, bubbles: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """The typing bubbles an event ends, so that the page shows what the log
+    holds: a session that stops running (pause, stop, failure, a human's
+    turn) has no turn in flight, and a turn's engine events (message, action,
+    vote, error, score) end its bubbles and any an earlier turn left. A
+    facilitator's event during a turn (actor "user:...") ends none."""
+    if event["kind"] == "state":
+        return set(bubbles) if (event.get("payload") or {}).get("status") != Session.Status.RUNNING else set()
+    turn = event.get("turn_index")
+    if turn is None or event["actor"].startswith("user:"):
+        return set()
+    return {key for key in bubbles if key[0] <= turn}
 
 
 def changes_seats(event: dict) -> bool:

@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 
 from collab.engine import plan as plan_mod
+from collab.live import actions
 
 
 def dom_key(actor: str) -> str:
@@ -18,13 +19,16 @@ def dom_key(actor: str) -> str:
 def event_context(event: dict, roles: dict[str, dict]) -> dict:
     actor = event["actor"]
     role = roles.get(actor)
+    payload = event.get("payload") or {}
     return {
         "e": event,
-        "p": event.get("payload") or {},
+        "p": payload,
         "role": role,
         "is_role": role is not None,
         "is_user": actor.startswith("user:"),
         "who": actor.removeprefix("user:"),
+        "action": actions.action_view(payload.get("action")) if event["kind"] == "action" else None,
+        "round_row": actions.round_row(payload) if event["kind"] == "scenario_state" else None,
     }
 
 
@@ -34,14 +38,14 @@ def render_event(event: dict, roles: dict[str, dict]) -> str:
 
 def event_oob(event: dict, roles: dict[str, dict]) -> str:
     parts = [f'<div hx-swap-oob="beforeend:#stream">{render_event(event, roles)}</div>']
-    turn, actor = event.get("turn_index"), event["actor"]
-    streamed = not actor.startswith("user:") and not (event.get("payload") or {}).get("human")
-    if event["kind"] == "message" and turn is not None and streamed:  # facilitators and seated humans have no bubble
-        parts.append(f'<div id="live-{turn}-{dom_key(actor)}" hx-swap-oob="delete"></div>')
     if event["kind"] == "plan":
         parts.append(plan_board(event["payload"].get("plan", {}), event["payload"].get("diff", []), oob=True))
     if event["kind"] == "scenario_state":
-        parts.append(scenario_panel(event["payload"], oob=True))
+        parts.append(scenario_live(event["payload"], oob=True))
+        row = actions.round_row(event["payload"])
+        if row:  # appended to the round-by-round list beside the chart
+            parts.append(f'<ol hx-swap-oob="beforeend:#round-rows">'
+                         f'{render_to_string("live/round_row.html", {"r": row})}</ol>')
     if event["kind"] == "state":
         parts.append(render_to_string("live/status_badge.html", {
             "status": event["payload"]["status"], "awaiting": event["payload"].get("awaiting", []), "oob": True}))
@@ -93,6 +97,11 @@ def turn_start(turn: int, actors: list[str], roles: dict[str, dict], live: bool,
     return f'<div hx-swap-oob="beforeend:#stream">{bubbles}</div>'
 
 
+def bubbles_gone(keys) -> str:
+    """Delete typing bubbles, given as (turn, actor); only ones the page shows, so each delete has its target."""
+    return "".join(f'<div id="live-{turn}-{dom_key(actor)}" hx-swap-oob="delete"></div>' for turn, actor in keys)
+
+
 def delta(turn: int, actor: str, text: str) -> str:
     return f'<div hx-swap-oob="beforeend:#live-body-{turn}-{dom_key(actor)}">{escape(text)}</div>'
 
@@ -114,18 +123,14 @@ def flash(text: str, level: str = "error") -> str:
             f"{escape(text)}</div>")
 
 
+def feedback(target_id: str, text: str) -> str:
+    """A confirmation next to the control that was used (an element the page always has for it)."""
+    return (f'<p id="{target_id}" hx-swap-oob="true" class="control-feedback is-shown" role="status" '
+            f'aria-live="polite">{escape(text)}</p>')
+
+
 def reload_page() -> str:
     return '<div id="live-reload" hx-swap-oob="true" data-reload="1"></div>'
-
-
-def scenario_panel(payload: dict | None, oob: bool = False, provisional: bool = False) -> str:
-    """The scenario's metrics and live chart, from its latest scenario_state event."""
-    from collab.live.charts import render_chart
-
-    payload = payload or {}
-    return render_to_string("live/chart.html", {
-        "chart_html": render_chart(payload.get("chart")), "metrics": payload.get("metrics") or {},
-        "title": payload.get("title", ""), "oob": oob, "provisional": provisional})
 
 
 def run_outcome(final_state: dict | None, oob: bool = False) -> str:
@@ -136,6 +141,26 @@ def run_outcome(final_state: dict | None, oob: bool = False) -> str:
     return render_to_string("live/run_outcome.html", {
         "cut_short": bool(final_state) and ended_by not in ENDED_BY_RULES, "ended_by": ended_by,
         "provisional": bool((final_state or {}).get("provisional")), "oob": oob})
+
+
+def scenario_live_context(payload: dict | None) -> dict:
+    from collab.live.charts import render_chart
+
+    payload = payload or {}
+    return {"chart_html": render_chart(payload.get("chart")), "metrics": payload.get("metrics") or {},
+            "title": payload.get("title", "")}
+
+
+def scenario_live(payload: dict | None, oob: bool = False) -> str:
+    """The scenario's metrics and live chart, from its latest scenario_state event."""
+    return render_to_string("live/scenario_live.html", {**scenario_live_context(payload), "oob": oob})
+
+
+def scenario_panel(latest: dict | None, rounds: list[dict], provisional: bool = False) -> str:
+    """The whole panel: metrics and chart beside a round-by-round table (one row per scenario_state payload)."""
+    rows = [row for row in map(actions.round_row, rounds) if row]
+    return render_to_string("live/chart.html", {**scenario_live_context(latest), "rounds": rows,
+                                                 "provisional": provisional})
 
 
 def seats(context: dict, composer: bool) -> str:

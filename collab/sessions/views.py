@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -9,19 +10,17 @@ from django.views.decorators.http import require_POST
 
 from collab.engine import plan as plan_mod
 from collab.engine import scenarios
-from collab.engine.params import defaults_of
 from collab.engine.plan import plan_form_steps
 from collab.engine.protocols import PROTOCOLS
 from collab.engine.topologies import TOPOLOGIES
 from collab.live import fragments
 from collab.sessions import launcher, permissions, selectors, services, visibility
 from collab.sessions.events import serialize
-from collab.sessions.forms import SessionForm, protocols
+from collab.sessions.forms import SessionForm
 from collab.sessions.models import Event, Membership, Session
 from collab.sessions.permissions import Refused
 from collab.teams.models import Team
 from collab.teams.presets import PRESETS
-from collab.teams.services import team_create_from_preset
 
 TRANSCRIPT_PAGE = 100
 CONTROLS = {
@@ -42,48 +41,51 @@ def home(request):
     sessions = list(visible_sessions(request.user).select_related("team")[:60])
     live = [s for s in sessions if s.is_live]
     recent = [s for s in sessions if not s.is_live][:20]
+    for s in live + recent:
+        s.kind = session_kind(s)
     teams = Team.objects.filter(owner=request.user).prefetch_related("roles")
-    return render(request, "sessions/home.html", {"live": live, "recent": recent, "teams": teams})
+    return render(request, "sessions/home.html", {
+        "live": live, "recent": recent, "teams": teams, "presets": list(PRESETS.values()),
+        "llm_configured": settings.LLM_CONFIGURED})
+
+
+def session_kind(session: Session) -> str:
+    """What a session plays: its scenario's title, else its protocol's."""
+    if session.scenario:
+        try:
+            return scenarios.get(session.scenario).title
+        except scenarios.UnknownScenario:
+            return session.scenario
+    protocol = PROTOCOLS.items.get(session.protocol)
+    return protocol.title if protocol else session.protocol
 
 
 @login_required
 @require_POST
 def demo_start(request):
-    """One click: a preset team on scripted agents, started at once."""
+    """One click: the senior design panel on scripted agents, started at once."""
     preset = PRESETS["senior_design_panel"]
-    team = Team.objects.filter(owner=request.user, preset=preset.key).first() or team_create_from_preset(
-        preset_key=preset.key, owner=request.user)
-    session = services.session_create(
-        owner=request.user, team=team, brief=preset.brief, protocol=preset.protocol,
-        protocol_params=preset.protocol_params, topology=preset.topology, provider="scripted",
-        max_turns=preset.max_turns, title=f"Demo: {preset.title}")
-    services.session_start(session=session, user=request.user)
+    session = launcher.start_preset(user=request.user, preset=preset, provider="scripted", title=f"Demo: {preset.title}")
+    return redirect("session_detail", session.pk)
+
+
+@login_required
+@require_POST
+def preset_start(request, key):
+    """One click per preset, from its card on Home."""
+    preset = PRESETS.get(key)
+    if preset is None:
+        raise Http404("No such preset")
+    session = launcher.start_preset(user=request.user, preset=preset)
     return redirect("session_detail", session.pk)
 
 
 @login_required
 def session_new(request):
-    team_error = ""
-    initial = {}
-    preset = PRESETS.get(request.GET.get("preset", ""))
-    team_id = request.GET.get("team", "")
-    if team_id:
-        team = Team.objects.filter(owner=request.user, pk=team_id).first() if team_id.isdigit() else None
-        if team is None:
-            team_error = f"You have no team {team_id[:40]!r}: pick one below."
-        else:
-            initial["team"] = str(team.pk)
-            preset = PRESETS.get(team.preset)
-    if preset:
-        initial.update(launcher.initial_from_preset(preset))
-        if "team" not in initial:
-            own = Team.objects.filter(owner=request.user, preset=preset.key).order_by("-pk").first()
-            initial["team"] = str(own.pk) if own else f"preset:{preset.key}"
-    initial.setdefault("protocol_params", defaults_of(PROTOCOLS.get("round_robin")))
+    initial, preset, team_error = launcher.initial_for(request.user, request.GET.get("preset", ""),
+                                                       request.GET.get("team", ""))
     presets = list(PRESETS.values())
     form = SessionForm(request.POST or None, user=request.user, presets=presets, initial=initial)
-    if "team" not in initial and form.teams:
-        form.initial["team"] = str(form.teams[0].pk)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -100,17 +102,8 @@ def session_new(request):
             if "start" in request.POST:
                 services.session_start(session=session, user=request.user)
             return redirect("session_detail", session.pk)
-    chosen_preset = (form["team"].value() or "").removeprefix("preset:") if str(
-        form["team"].value() or "").startswith("preset:") else ""
     return render(request, "sessions/session_new.html", {
-        "form": form, "team_error": team_error, "presets": presets, "preset": preset,
-        "team_cards": launcher.team_cards(form.teams, PRESETS.get(chosen_preset)),
-        "protocol_cards": launcher.cards("protocol", form, [(p.key, p.title, p.description) for p in protocols()]),
-        "scenario_cards": launcher.cards("scenario", form, [("", "None", "A free collaboration: the protocol "
-                                                             "decides who speaks.")]
-                                         + [(sc.key, sc.title, sc.summary) for sc in scenarios.all_scenarios()]),
-        "topology_cards": launcher.cards("topology", form, [(t.key, t.title, t.description) for t in TOPOLOGIES.all()]),
-    })
+        "form": form, "team_error": team_error, "presets": presets, "preset": preset, **launcher.cards_for(form)})
 
 
 def _session_for(request, pk) -> tuple[Session, str]:
@@ -178,7 +171,9 @@ def _scenario_panel(session: Session) -> str:
     if not session.scenario:
         return ""
     outcome = selectors.run_outcome(session)
-    return fragments.scenario_panel(selectors.latest_scenario_state(session) or {"title": session.scenario},
+    rounds = list(Event.objects.filter(session=session, kind="scenario_state").order_by("seq")
+                  .values_list("payload", flat=True))
+    return fragments.scenario_panel(rounds[-1] if rounds else {"title": session.scenario}, rounds,
                                     provisional=outcome["ended"] and outcome["provisional"])
 
 
@@ -214,8 +209,10 @@ def session_action(request, pk, action):
         if action in handlers:
             handlers[action](session=session, user=request.user)
         elif action == "inject":
+            to_role = request.POST.get("to_role") or None
             services.session_inject(session=session, user=request.user, text=request.POST.get("text", ""),
-                                    to_role=request.POST.get("to_role") or None)
+                                    to_role=to_role)
+            messages.success(request, f"Whispered to {to_role}." if to_role else "Sent to everyone.")
         elif action == "edit_plan":
             services.session_edit_plan(session=session, user=request.user, steps=plan_form_steps(
                 request.POST.getlist("text"), request.POST.getlist("owner"), request.POST.getlist("status")),
@@ -226,7 +223,8 @@ def session_action(request, pk, action):
             services.session_score(session=session, user=request.user, scores=scores, comments=comments)
             messages.success(request, "Scores saved.")
         elif action == "take_seat":
-            services.seat_take(session=session, user=request.user, role=request.POST.get("role", ""))
+            seat = services.seat_take(session=session, user=request.user, role=request.POST.get("role", ""))
+            messages.success(request, f"You now play {seat.role_name}.")
         elif action == "release_seat":
             services.seat_release(session=session, user=request.user, role=request.POST.get("role", ""))
         elif action == "say":

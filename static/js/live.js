@@ -25,8 +25,24 @@
     var delay = Math.min(30000, 1000 * Math.pow(2, retries++)) * (0.5 + Math.random() / 2);
     setTimeout(function () { evt.detail.socketWrapper.reconnect(); }, delay);
   });
+  // Actions that answer next to their control (FEEDBACK_TARGETS of collab/live/consumers.py).
+  var FEEDBACK = {inject: "inject-feedback", take_seat: "seat-feedback", release_seat: "seat-feedback",
+                  say: "composer-feedback"};
+  function say(action, text, level) {
+    var box = document.getElementById(FEEDBACK[action]);
+    if (!box) return;
+    box.textContent = text;
+    box.className = "control-feedback is-shown" + (level ? " is-" + level : "");
+  }
+  document.body.addEventListener("htmx:wsBeforeMessage", function (evt) {
+    var message = evt.detail.message;
+    if (message.charAt(0) !== "{") return;
+    try { message = JSON.parse(message); } catch (e) { return; }
+    if (message.type === "refused") say(message.action, message.reason, "error");
+  });
   document.body.addEventListener("htmx:wsConfigSend", function (evt) {
     if (overLimit(evt.detail.elt)) { evt.preventDefault(); return; }  // the counter says why
+    say(evt.detail.parameters.action, "Sending…", "pending");
     // Forms also post over HTTP without the socket; over the socket the CSRF token is not needed.
     delete evt.detail.parameters.csrfmiddlewaretoken;
   });
@@ -110,8 +126,16 @@
       (button.form || button).hidden = allowed.indexOf(button.dataset.action) < 0;
     });
     var over = badge.dataset.status === "finished" || badge.dataset.status === "failed";
-    document.querySelectorAll("form.inject").forEach(function (form) { form.hidden = over; });
+    document.querySelectorAll("form.inject, .dock-speak").forEach(function (el) { el.hidden = over; });
+    // A dock with nothing to offer (an ended session, no seat) takes no room.
+    var dock = document.getElementById("live-dock");
+    if (dock) {
+      var offers = dock.querySelector("#composer") ||
+        Array.prototype.some.call(dock.querySelectorAll(".controls > form, .controls > a"), function (el) { return !el.hidden; });
+      dock.classList.toggle("is-empty", !offers);
+    }
   }
+  syncControls();
   // The composer follows whose turn the status badge says it is.
   function syncComposer() {
     var badge = document.getElementById("session-status");
@@ -119,6 +143,11 @@
     if (!badge || !composer) return;
     var awaited = (badge.dataset.awaiting || "").split(",");
     var mine = badge.dataset.status === "awaiting_human" && awaited.indexOf(composer.dataset.role) >= 0;
+    if (mine && composer.classList.contains("waiting")) {  // it just became my turn: bring the composer to me
+      composer.scrollIntoView({block: "end", behavior: "smooth"});
+      var box = composer.querySelector("textarea");
+      if (box) box.focus({preventScroll: true});
+    }
     composer.classList.toggle("waiting", !mine);
     var label = document.getElementById("composer-turn");
     if (label) label.textContent = mine ? "— it is your turn" : "— wait for your turn";
@@ -132,9 +161,28 @@
     var reload = document.getElementById("live-reload");
     if (reload && reload.dataset.reload) window.location.reload();
     var stream = document.getElementById("stream");
-    if (stream && window.innerHeight + window.scrollY >= document.body.scrollHeight - 200) {
-      window.scrollTo(0, document.body.scrollHeight);
+    if (stream && following) {  // keep the newest event in view, above the dock
+      var dock = document.getElementById("live-dock");
+      var below = stream.getBoundingClientRect().bottom - window.innerHeight + (dock ? dock.offsetHeight : 0);
+      if (below > 0) window.scrollBy(0, below);
     }
+  });
+  // Whether the reader is at the stream's end when a message arrives (then the page follows it); a
+  // reader elsewhere (the side panel below the stream on a phone, an older message) stays put.
+  var following = false;
+  document.body.addEventListener("htmx:wsBeforeMessage", function () {
+    var stream = document.getElementById("stream"), dock = document.getElementById("live-dock");
+    following = !!stream && stream.getBoundingClientRect().bottom <=
+      window.innerHeight + (dock ? dock.offsetHeight : 0) + 120 && stream.getBoundingClientRect().bottom > 0;
+  });
+  // The dock's "Note to the team" (phones: the form is below the stream) goes to the box, ready to type.
+  document.body.addEventListener("click", function (evt) {
+    var link = evt.target.closest && evt.target.closest(".dock-speak");
+    var box = document.getElementById("inject-text");
+    if (!link || !box) return;
+    evt.preventDefault();
+    box.scrollIntoView({block: "center"});
+    box.focus({preventScroll: true});
   });
   function tick() {
     document.querySelectorAll(".countdown[data-deadline]").forEach(function (el) {
@@ -142,6 +190,16 @@
       el.textContent = "(" + left + " s left, then the agent answers)";
     });
   }
+  // A dock fixed to the screen (phones) must not cover the end of the page: pad the page by its height.
+  var dockEl = document.getElementById("live-dock");
+  if (dockEl && window.ResizeObserver) {
+    new ResizeObserver(function () {
+      var fixed = getComputedStyle(dockEl).position === "fixed";
+      document.body.style.paddingBottom = fixed ? dockEl.offsetHeight + "px" : "";
+    }).observe(dockEl);
+  }
+  var composerNow = document.getElementById("composer");
+  if (composerNow && !composerNow.classList.contains("waiting")) composerNow.scrollIntoView({block: "end"});
   setInterval(tick, 1000);
   tick();
 })();
