@@ -139,6 +139,14 @@ OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
 LLM_TIMEOUT_SECONDS = env_float("COLLAB_LLM_TIMEOUT", 60.0)
 LLM_MAX_RETRIES = env_int("COLLAB_LLM_MAX_RETRIES", 3, minimum=0)
 LLM_RETRY_BASE_DELAY = env_float("COLLAB_LLM_RETRY_BASE_DELAY", 0.5)
+# The configured server's limits: requests at once (0: none; 1 for a one-slot
+# llama.cpp server), context in tokens (prompts are sized to it), and how a
+# reply's JSON schema is sent (json_schema, json_object or prompt_only).
+LLM_MAX_CONCURRENCY = env_int("COLLAB_LLM_MAX_CONCURRENCY", 0, minimum=0)
+LLM_CONTEXT_WINDOW = env_int("COLLAB_LLM_CONTEXT_WINDOW", 8192, minimum=512)
+LLM_STRUCTURED = env_str("COLLAB_LLM_STRUCTURED", "json_schema")
+if LLM_STRUCTURED not in ("json_schema", "json_object", "prompt_only"):
+    fail("COLLAB_LLM_STRUCTURED", f"expected json_schema, json_object or prompt_only, got {LLM_STRUCTURED!r}")
 # Any model server configured means new sessions may use it; otherwise the
 # offline scripted agents run everything.
 LLM_CONFIGURED = bool(OPENAI_API_KEY or OPENAI_BASE_URL)
@@ -151,6 +159,8 @@ SCRIPTED_TOKENS_PER_SECOND = env_float("COLLAB_SCRIPTED_TPS", 50.0)
 DELTA_FLUSH_SECONDS = env_float("COLLAB_DELTA_FLUSH", 0.075)
 MAX_HUMAN_MESSAGE_CHARS = 8000
 MAX_AGENT_MESSAGE_CHARS = 20000
+# A model's reply as stored for audit (LLMCall.response); longer ones are cut and the cut recorded.
+MAX_LLM_RESPONSE_CHARS = 100_000
 
 # Auth, i18n, static ------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -48,6 +48,11 @@ class CallOutcome:
         return next((r.model for _, r, _ in self.results if r), "")
 
     @property
+    def finish_reason(self) -> str:
+        """How the reply in use ended ("length": cut at max_tokens)."""
+        return next((r.finish_reason for _, r, _ in reversed(self.results) if r), "")
+
+    @property
     def prompt_tokens(self) -> int:
         return sum(r.prompt_tokens for _, r, _ in self.results if r)
 
@@ -68,15 +73,21 @@ class CallOutcome:
         from collab.sessions.models import LLMCall
 
         rows = []
+        limit = settings.MAX_LLM_RESPONSE_CHARS
         for i, (request, result, error) in enumerate(self.results):
+            response = result.text if result else ""
+            served = (result.model if result else "") or request.model
             rows.append(LLMCall(
                 session=session, turn_index=turn_index, actor=self.actor,
                 purpose=self.output_purpose + (":retry" if i else ""),
                 provider="scripted" if request.model == "scripted" else "openai",
-                model=(result.model if result else "") or request.model, base_url=request.base_url,
+                model=served, requested_model=request.model if request.model != served else "",
+                base_url=request.base_url,
                 params={"temperature": request.temperature, "max_tokens": request.max_tokens,
                         "json_mode": request.json_mode, "timeout": request.timeout},
-                messages=request.messages, response=result.text if result else "",
+                messages=request.messages, response=response[:limit],
+                response_cut_from=len(response) if len(response) > limit else None,
+                finish_reason=result.finish_reason if result else "",
                 prompt_tokens=result.prompt_tokens if result else 0,
                 completion_tokens=result.completion_tokens if result else 0,
                 usage_estimated=result.usage_estimated if result else False,

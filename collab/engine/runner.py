@@ -161,7 +161,7 @@ def prepare(session_id: int, token: str) -> Prepared | None:
             events=recent, topology=topology, topology_params=session.topology_params, plan=ctx.plan,
             extra_rules=protocol.rules(ctx), observation=turn.observations.get(role["name"], ""),
         )
-        request = request_for(session, role, turn.schema_for(role["name"]) is not None)
+        request = request_for(session, role, turn.schema_for(role["name"]))
         if request.model == "scripted":
             seen = visible_events(recent, role["name"], topology, session.topology_params, ctx.names)
             request.scripted_reply = scripted.reply(role, turn, ctx, seen)
@@ -175,19 +175,26 @@ def prepare(session_id: int, token: str) -> Prepared | None:
     return prepared
 
 
-def request_for(session: Session, role: dict, structured: bool) -> ChatRequest:
+def request_for(session: Session, role: dict, schema: dict | None) -> ChatRequest:
     profile = role.get("model_profile") or {}
     if session.provider != "openai" or profile.get("provider") == "scripted":
         return ChatRequest(messages=[], model="scripted", temperature=0, max_tokens=0)
+    base_url = profile.get("base_url") or settings.OPENAI_BASE_URL
+    configured_server = base_url == settings.OPENAI_BASE_URL
     return ChatRequest(
         messages=[],
         model=profile.get("model") or settings.OPENAI_MODEL,
         temperature=float(role.get("temperature") if role.get("temperature") is not None else 0.7),
         max_tokens=int(profile.get("max_tokens") or 512),
-        base_url=profile.get("base_url") or settings.OPENAI_BASE_URL,
+        base_url=base_url,
         api_key_env=profile.get("api_key_env") or "OPENAI_API_KEY",
         timeout=float(profile.get("timeout_seconds") or settings.LLM_TIMEOUT_SECONDS),
-        json_mode=structured,
+        json_mode=schema is not None,
+        schema=schema,
+        structured=profile.get("structured") or settings.LLM_STRUCTURED,
+        context_window=int(profile.get("context_window") or 0) or settings.LLM_CONTEXT_WINDOW,
+        max_concurrency=int(profile.get("max_concurrency") or 0) or (
+            settings.LLM_MAX_CONCURRENCY if configured_server else 0),
     )
 
 
@@ -255,6 +262,7 @@ def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
                     "text": text, "interrupted": outcome.output.interrupted, "phase": turn.phase,
                     "purpose": turn.purpose, "model": outcome.model, "scripted": outcome.model == "scripted",
                     "tokens": outcome.completion_tokens, "latency_ms": round(outcome.latency_ms),
+                    **({"cut_at_token_limit": True} if outcome.finish_reason == "length" else {}),
                     **({"verdict": outcome.output.data.get("verdict")} if (outcome.output.data or {}).get("verdict") else {}),
                 })
         for actor in prepared.timed_out:

@@ -35,6 +35,14 @@ class ChatRequest:
     # Tokens per second for scripted streaming; None uses the setting.
     scripted_tokens_per_second: float | None = None
     json_mode: bool = False
+    # The structured reply's JSON schema, and how it reaches the server:
+    # "json_schema", "json_object" (with the schema, as llama.cpp takes it) or "prompt_only".
+    schema: dict | None = None
+    structured: str = "json_schema"
+    # The server's context in tokens (0: unknown), for naming an overflow.
+    context_window: int = 0
+    # Requests this server takes at once (0: no limit); calls beyond it wait their turn.
+    max_concurrency: int = 0
 
 
 @dataclass
@@ -49,6 +57,8 @@ class ChatResult:
     interrupted: bool = False
     model: str = ""
     params: dict = field(default_factory=dict)
+    # "stop", "length" (cut at max_tokens), ...; "" when the provider has none to give.
+    finish_reason: str = ""
 
 
 class LLMUnavailable(Exception):

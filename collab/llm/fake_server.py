@@ -196,6 +196,9 @@ class FakeOpenAIServer:
         if method == "GET" and path in ("/v1/models", "/models"):
             data = [{"id": self.config.model, "object": "model", "created": 0, "owned_by": "fake"}]
             await self._send_json(writer, 200, {"object": "list", "data": data}, keep_alive)
+        elif method == "GET" and path == "/props" and self.config.context_window:  # as llama.cpp's server
+            await self._send_json(writer, 200, {"default_generation_settings": {"n_ctx": self.config.context_window}},
+                                  keep_alive)
         elif method == "POST" and path in ("/v1/chat/completions", "/chat/completions"):
             try:
                 payload = json.loads(body or b"{}")

@@ -1,0 +1,106 @@
+"""Real servers' quirks end to end through the worker: a cut-off or empty
+stream is a failed attempt (retried, then a pause naming the cause), never
+a reply; a reply cut at max_tokens says so; a one-slot server is not
+hammered with parallel calls."""
+
+import pytest
+from django.test import Client
+
+from collab.llm.fake_server import FakeServerConfig, run_in_thread
+from collab.sessions.models import Event, LLMCall
+from collab.teams.models import ModelProfile
+from collab.teams.presets import PRESETS
+from collab.teams.services import team_create_from_preset
+from tests.engine_helpers import assert_gapless, fake_profile, make_team, start, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REPLY = "Here is my considered answer for the team."
+
+
+def _session(owner, server, **profile_fields):
+    profile = fake_profile(server)
+    ModelProfile.objects.filter(pk=profile.pk).update(**profile_fields)
+    profile.refresh_from_db()
+    return start(owner, make_team(owner, profile=profile), provider="openai", protocol_params={"rounds": 1})
+
+
+def test_no_usage_chunk_is_estimated_and_marked(owner, worker):
+    with run_in_thread(FakeServerConfig(reply=REPLY, send_usage=False)) as server:
+        session = wait_for(_session(owner, server))
+    assert session.status == "finished"
+    calls = list(LLMCall.objects.filter(session=session))
+    assert len(calls) == 3 and all(c.usage_estimated and c.prompt_tokens > 0 for c in calls)
+
+
+def test_a_stream_without_finish_reason_is_retried_not_taken_as_the_reply(owner, worker):
+    with run_in_thread(FakeServerConfig(reply=REPLY, failures=["no_finish", "no_done"])) as server:
+        session = wait_for(_session(owner, server))
+    assert session.status == "finished"
+    texts = list(session.events.filter(kind="message").values_list("payload__text", flat=True))
+    assert texts == [REPLY] * 3
+    assert list(LLMCall.objects.filter(session=session).values_list("attempts", flat=True)) == [3, 1, 1]
+    assert not session.events.filter(kind="turn_error").exists()
+
+
+def test_streams_that_never_finish_pause_the_session_with_the_cause(owner, worker):
+    with run_in_thread(FakeServerConfig(reply=REPLY, failures=["no_finish"] * 20)) as server:
+        session = wait_for(_session(owner, server), statuses=("paused",))
+    error = session.events.filter(kind="turn_error").last()
+    assert "without a finish reason" in error.payload["cause"]
+    assert not session.events.filter(kind="message").exists()  # nothing empty or cut was logged as a reply
+
+
+def test_context_overflow_pauses_naming_prompt_and_context(owner, worker):
+    with run_in_thread(FakeServerConfig(reply=REPLY, context_window=40)) as server:
+        session = wait_for(_session(owner, server), statuses=("paused",))
+        assert len(server.requests) == 1  # not retried: the same prompt cannot fit
+    cause = session.events.filter(kind="turn_error").last().payload["cause"]
+    assert "the prompt is about" in cause and "the server's context is 40" in cause
+    assert not session.events.filter(kind="message").exists()
+
+
+def test_a_reply_cut_at_max_tokens_is_recorded_and_shown(owner, worker, client: Client):
+    with run_in_thread(FakeServerConfig(reply=REPLY, enforce_max_tokens=True)) as server:
+        session = wait_for(_session(owner, server, max_tokens=3))
+    message = session.events.filter(kind="message").first()
+    assert message.payload["text"] == "Here is my" and message.payload["cut_at_token_limit"] is True
+    assert set(LLMCall.objects.filter(session=session).values_list("finish_reason", flat=True)) == {"length"}
+    client.force_login(owner)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert page.count("cut at the token limit") == 3
+
+
+def test_a_huge_reply_is_capped_in_the_audit_record_too(owner, worker):
+    huge = "word " * 240_000  # 1.2 MB
+    with run_in_thread(FakeServerConfig(replies=[huge], reply=REPLY, chunk_size=4000)) as server:
+        session = wait_for(_session(owner, server), timeout=90)
+    call = LLMCall.objects.filter(session=session).order_by("id").first()
+    assert len(call.response) == 100_000 and call.response_cut_from == len(huge)
+    assert len(session.events.filter(kind="message").first().payload["text"]) == 20_000
+
+
+def test_a_scenario_on_a_one_slot_interrupting_server_has_no_defaulted_reply(owner, worker):
+    """llama.cpp's server on one slot cuts the stream in flight when a request
+    arrives: with the profile's limit of one, the five fishers' simultaneous
+    calls wait their turn and none is cut or defaulted."""
+    config = FakeServerConfig(reply=REPLY, slots=1, interrupt=True, send_usage=False, follow_schema=True,
+                              chunk_delay=0.01)
+    with run_in_thread(config) as server:
+        profile = fake_profile(server)
+        ModelProfile.objects.filter(pk=profile.pk).update(max_concurrency=1)
+        preset = PRESETS["fishery_village"]
+        team = team_create_from_preset(preset_key=preset.key, owner=owner)
+        team.roles.update(model_profile=profile)
+        session = start(owner, team, protocol=preset.protocol, protocol_params=preset.protocol_params,
+                        topology=preset.topology, topology_params=preset.topology_params, max_turns=9,
+                        provider="openai")
+        session.refresh_from_db()
+        session = wait_for(session, timeout=120)
+        assert server.interrupted == 0 and server.most_concurrent == 1
+    assert session.status == "finished"
+    assert_gapless(session)
+    actions = list(Event.objects.filter(session=session, kind="action"))
+    assert len(actions) >= 5 and not any(a.payload["defaulted"] for a in actions)
+    assert not Event.objects.filter(session=session, kind="turn_error").exists()
+    assert LLMCall.objects.filter(session=session).count() >= 5
