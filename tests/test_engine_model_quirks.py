@@ -104,3 +104,26 @@ def test_a_scenario_on_a_one_slot_interrupting_server_has_no_defaulted_reply(own
     assert len(actions) >= 5 and not any(a.payload["defaulted"] for a in actions)
     assert not Event.objects.filter(session=session, kind="turn_error").exists()
     assert LLMCall.objects.filter(session=session).count() >= 5
+
+
+def test_sixty_turns_on_a_4096_token_server_never_overflow(owner, worker):
+    """Long replies would fill a 4,096-token context within a few turns: the
+    prompt keeps the newest events that fit and says how many it left out."""
+    long_reply = " ".join(f"point{i} is worth discussing further" for i in range(60))  # ~300 tokens
+    config = FakeServerConfig(reply=long_reply, context_window=4096)
+    with run_in_thread(config) as server:
+        profile = fake_profile(server)
+        ModelProfile.objects.filter(pk=profile.pk).update(context_window=4096, max_tokens=400)
+        profile.refresh_from_db()
+        session = start(owner, make_team(owner, profile=profile), provider="openai", max_turns=60,
+                        protocol_params={"rounds": 20})
+        session = wait_for(session, timeout=240)
+        biggest = max(sum(len(m["content"]) for m in r["messages"]) for r in server.requests)
+    assert session.status == "finished", session.events.filter(kind="turn_error").last().payload
+    assert session.events.filter(kind="message").count() == 60
+    assert not session.events.filter(kind="turn_error").exists()
+    last = LLMCall.objects.filter(session=session).order_by("id").last()
+    assert any("older events of this session are left out" in m["content"] for m in last.messages)
+    assert last.messages[0]["role"] == "system" and "analyst" in last.messages[0]["content"] + "".join(
+        m["content"] for m in last.messages)
+    assert biggest < 4096 * 8  # sanity: prompts stayed bounded

@@ -32,7 +32,7 @@ from django.utils import timezone
 from collab import aio, control
 from collab.engine import scripted, status
 from collab.engine.calls import AgentCall, CallOutcome, run_calls
-from collab.engine.prompts import build_messages, visible_events
+from collab.engine.prompts import budget_for, build_messages, visible_events
 from collab.engine.protocols import PROTOCOLS
 from collab.engine.protocols.base import Ctx, Output, Turn
 from collab.engine.topologies import TOPOLOGIES
@@ -42,7 +42,7 @@ from collab.sessions.models import Event, LLMCall, Seat, Session
 
 logger = logging.getLogger(__name__)
 RUNNING = Session.Status.RUNNING
-HISTORY_WINDOW = 100  # events read per turn; prompts keep the last HISTORY_LIMIT a role can see
+HISTORY_WINDOW = 100  # events read per turn; prompts keep the newest a role can see that fit its context
 # Purposes whose reply is shown as a message in the transcript.
 MESSAGE_PURPOSES = {"message", "review", "plan_draft", "progress", "talk", "reflect"}
 
@@ -156,12 +156,14 @@ def prepare(session_id: int, token: str) -> Prepared | None:
     for role in ctx.roles:
         if role["name"] not in turn.actors or role["name"] in prepared.human_inputs:
             continue
+        request = request_for(session, role, turn.schema_for(role["name"]))
         messages = build_messages(
             role=role, roster=ctx.roles, brief=session.brief, protocol_title=protocol.title, turn=turn,
             events=recent, topology=topology, topology_params=session.topology_params, plan=ctx.plan,
             extra_rules=protocol.rules(ctx), observation=turn.observations.get(role["name"], ""),
+            budget_tokens=budget_for(request.context_window, request.max_tokens) if request.context_window else 0,
+            older_unread=bool(recent) and recent[0]["seq"] > 1,
         )
-        request = request_for(session, role, turn.schema_for(role["name"]))
         if request.model == "scripted":
             seen = visible_events(recent, role["name"], topology, session.topology_params, ctx.names)
             request.scripted_reply = scripted.reply(role, turn, ctx, seen)
@@ -178,7 +180,8 @@ def prepare(session_id: int, token: str) -> Prepared | None:
 def request_for(session: Session, role: dict, schema: dict | None) -> ChatRequest:
     profile = role.get("model_profile") or {}
     if session.provider != "openai" or profile.get("provider") == "scripted":
-        return ChatRequest(messages=[], model="scripted", temperature=0, max_tokens=0)
+        return ChatRequest(messages=[], model="scripted", temperature=0, max_tokens=0,
+                           context_window=settings.LLM_CONTEXT_WINDOW)
     base_url = profile.get("base_url") or settings.OPENAI_BASE_URL
     configured_server = base_url == settings.OPENAI_BASE_URL
     return ChatRequest(

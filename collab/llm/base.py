@@ -82,8 +82,12 @@ def estimate_tokens(text: str) -> int:
     return max(1, (len(text) + 3) // 4) if text else 0
 
 
+def estimate_message_tokens(message: dict) -> int:
+    return estimate_tokens(str(message.get("content") or "")) + 4  # role and separators
+
+
 def estimate_prompt_tokens(messages: list[dict]) -> int:
-    return sum(estimate_tokens(str(m.get("content") or "")) + 4 for m in messages)
+    return sum(estimate_message_tokens(m) for m in messages)
 
 
 STOP_POLL = 0.05  # longest sleep between should_stop() checks
