@@ -127,3 +127,37 @@ def test_sixty_turns_on_a_4096_token_server_never_overflow(owner, worker):
     assert last.messages[0]["role"] == "system" and "analyst" in last.messages[0]["content"] + "".join(
         m["content"] for m in last.messages)
     assert biggest < 4096 * 8  # sanity: prompts stayed bounded
+
+
+def test_a_server_that_rejects_json_schema_gets_json_object_and_valid_actions(owner, worker):
+    config = FakeServerConfig(reply=REPLY, follow_schema=True, response_formats=("json_object", "text"))
+    with run_in_thread(config) as server:
+        profile = fake_profile(server)
+        preset = PRESETS["maze_pair"]
+        team = team_create_from_preset(preset_key=preset.key, owner=owner)
+        team.roles.update(model_profile=profile)
+        session = wait_for(start(owner, team, protocol=preset.protocol, protocol_params=preset.protocol_params,
+                                 max_turns=4, provider="openai"), timeout=90)
+        formats = [(r.get("response_format") or {}).get("type") for r in server.requests]
+    assert session.status == "finished"
+    assert formats.count("json_schema") == 1 and "json_object" in formats  # refused once, then remembered
+    actions = list(Event.objects.filter(session=session, kind="action"))
+    assert actions and not any(a.payload["defaulted"] for a in actions)
+    structured = LLMCall.objects.filter(session=session, params__json_mode=True)
+    assert set(structured.values_list("params__structured", flat=True)) == {"json_object"}
+
+
+def test_a_reask_names_the_problem_and_restates_the_schema_without_the_bad_reply(owner, worker):
+    bad = '{"next": "ghost-of-the-opera", "reason": "a very particular bad reply"}'
+    config = FakeServerConfig(replies=[bad, '{"next": "tester", "reason": "fine"}'], reply="ok")
+    with run_in_thread(config) as server:
+        session = wait_for(start(owner, make_team(owner, profile=fake_profile(server)), protocol="moderator",
+                                 provider="openai", protocol_params={"moderator": "analyst", "speeches": 1}))
+        reask = server.requests[1]["messages"]
+    assert session.status == "finished"
+    text = "\n".join(m["content"] for m in reask)
+    assert bad not in text and "a very particular bad reply" not in text
+    assert [m["role"] for m in reask].count("assistant") == 0
+    follow_up = reask[-1]["content"].split("\n\n")[-1]
+    assert follow_up.startswith("Your last reply could not be used:") and "ghost" in follow_up.split("\n")[0]
+    assert '"required"' in follow_up and '"next"' in follow_up  # the schema, restated

@@ -131,3 +131,30 @@ async def test_one_interrupting_slot_cuts_overlapping_calls_and_a_limit_of_one_a
     assert [r[0].text for r in results] == [REPLY] * 4
     assert [r[0].attempts for r in results] == [1] * 4
     assert server.interrupted == cut_before and server.most_concurrent == 1
+
+
+SCHEMA = {"type": "object", "properties": {"move": {"type": "string", "enum": ["N", "S"]}}, "required": ["move"]}
+
+
+async def test_structured_output_falls_back_when_the_server_refuses_the_parameter(server):
+    server.config.follow_schema = True
+    server.config.response_formats = ("json_object", "text")  # llama.cpp: no json_schema
+    result, _, _ = await call(server, json_mode=True, schema=SCHEMA, structured="json_schema")
+    assert result.text == '{"move": "N"}' and result.attempts == 1
+    assert result.params["structured"] == "json_object"
+    sent = [r.get("response_format") for r in server.requests]
+    assert sent[0]["type"] == "json_schema" and sent[0]["json_schema"]["schema"] == SCHEMA
+    assert sent[1] == {"type": "json_object", "schema": SCHEMA}
+    await call(server, json_mode=True, schema=SCHEMA, structured="json_schema")
+    assert server.requests[2]["response_format"]["type"] == "json_object"  # learned: no second refusal
+
+    server.config.response_formats = ("text",)
+    result, _, _ = await call(server, json_mode=True, schema=SCHEMA, structured="json_object")
+    assert result.params["structured"] == "prompt_only"
+    assert "response_format" not in server.requests[-1]
+
+
+async def test_a_refused_request_without_response_format_is_still_an_error(server):
+    server.config.failures = ["400"]
+    with pytest.raises(LLMUnavailable, match="HTTP 400"):
+        await call(server)

@@ -8,6 +8,7 @@ reported as a notice the commit logs as an event.
 """
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -84,7 +85,9 @@ class CallOutcome:
                 model=served, requested_model=request.model if request.model != served else "",
                 base_url=request.base_url,
                 params={"temperature": request.temperature, "max_tokens": request.max_tokens,
-                        "json_mode": request.json_mode, "timeout": request.timeout},
+                        "json_mode": request.json_mode, "timeout": request.timeout,
+                        **({"structured": result.params["structured"]}
+                           if result and "structured" in result.params else {})},
                 messages=request.messages, response=response[:limit],
                 response_cut_from=len(response) if len(response) > limit else None,
                 finish_reason=result.finish_reason if result else "",
@@ -161,11 +164,22 @@ async def _attempt(call: AgentCall, request: ChatRequest, stream: DeltaStream, h
     return result
 
 
-def _reask(request: ChatRequest, bad_text: str, problem: str) -> ChatRequest:
-    follow_up = f"Your last reply could not be used: {problem}. Answer again"
-    follow_up += ", with only the JSON object asked for." if request.json_mode else ", briefly and in plain text."
-    return ChatRequest(**{**request.__dict__, "messages": [
-        *request.messages, {"role": "assistant", "content": bad_text[:2000]}, {"role": "user", "content": follow_up}]})
+def _reask(call: AgentCall, problem: str) -> ChatRequest:
+    """The request again, with one line on what was wrong and, for a structured
+    reply, the schema restated. The bad reply is not pasted back: small models
+    copy it."""
+    follow_up = f"Your last reply could not be used: {' '.join(problem.split())[:300]}."
+    if call.request.json_mode and call.schema is not None:
+        follow_up += " Answer again with only a JSON object that fits this schema:\n" + json.dumps(call.schema)
+    elif call.request.json_mode:
+        follow_up += " Answer again with only the JSON object asked for."
+    else:
+        follow_up += " Answer again, briefly and in plain text."
+    *earlier, last = call.request.messages
+    # Appended to the last user message: some chat templates refuse two user messages in a row.
+    messages = [*earlier, {**last, "content": f"{last['content']}\n\n{follow_up}"}] if last["role"] == "user" \
+        else [*call.request.messages, {"role": "user", "content": follow_up}]
+    return ChatRequest(**{**call.request.__dict__, "messages": messages})
 
 
 def _problem(call: AgentCall, text: str) -> tuple[dict | None, str | None]:
@@ -192,7 +206,7 @@ async def run_one(session_id: int, turn_index: int, call: AgentCall, halt: threa
         outcome.notices.append({"text": f"{call.actor}'s reply was unusable ({problem}); asking once more.",
                                 "problem": problem, "reask": True})
         await stream.reset()
-        retry = await _attempt(call, _reask(call.request, text, problem), stream, halt, outcome)
+        retry = await _attempt(call, _reask(call, problem), stream, halt, outcome)
         if retry is None:
             return outcome
         text = _cap(retry.text, outcome)
