@@ -159,6 +159,8 @@ SCRIPTED_TOKENS_PER_SECOND = env_float("COLLAB_SCRIPTED_TPS", 50.0)
 DELTA_FLUSH_SECONDS = env_float("COLLAB_DELTA_FLUSH", 0.075)
 MAX_HUMAN_MESSAGE_CHARS = 8000
 MAX_AGENT_MESSAGE_CHARS = 20000
+# A run whose share of defaulted replies is above this says so and marks its scores unreliable.
+DEFAULTED_SHARE_LIMIT = env_float("COLLAB_DEFAULTED_SHARE", 0.2)
 # A model's reply as stored for audit (LLMCall.response); longer ones are cut and the cut recorded.
 MAX_LLM_RESPONSE_CHARS = 100_000
 

@@ -25,12 +25,53 @@ def _session(owner, server, **profile_fields):
     return start(owner, make_team(owner, profile=profile), provider="openai", protocol_params={"rounds": 1})
 
 
-def test_no_usage_chunk_is_estimated_and_marked(owner, worker):
+def test_no_usage_chunk_is_estimated_and_marked(owner, worker, client: Client):
     with run_in_thread(FakeServerConfig(reply=REPLY, send_usage=False)) as server:
         session = wait_for(_session(owner, server))
-    assert session.status == "finished"
+    assert session.status == "finished" and session.tokens_estimated
     calls = list(LLMCall.objects.filter(session=session))
     assert len(calls) == 3 and all(c.usage_estimated and c.prompt_tokens > 0 for c in calls)
+    assert calls[0].completion_tokens == 9  # the tokenizer's count of REPLY, not len / 4
+    assert all(m.payload["tokens_estimated"] for m in session.events.filter(kind="message"))
+    client.force_login(owner)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert f"~{session.tokens_used} <small>estimated</small>" in page
+
+
+def test_server_usage_is_not_marked_estimated(owner, worker, client: Client):
+    with run_in_thread(FakeServerConfig(reply=REPLY)) as server:
+        session = wait_for(_session(owner, server))
+    assert not session.tokens_estimated
+    assert not any(m.payload.get("tokens_estimated") for m in session.events.filter(kind="message"))
+    client.force_login(owner)
+    assert "estimated</small>" not in client.get(f"/sessions/{session.pk}/").content.decode()
+
+
+def test_a_run_with_mostly_defaulted_replies_says_so_and_marks_scores_unreliable(owner, worker, client: Client):
+    """A server that never answers with a usable action: the session still ends,
+    but its end reason and page say the scores rest on defaults."""
+    with run_in_thread(FakeServerConfig(reply="I would rather chat.")) as server:
+        profile = fake_profile(server)
+        preset = PRESETS["fishery_village"]
+        team = team_create_from_preset(preset_key=preset.key, owner=owner)
+        team.roles.update(model_profile=profile)
+        session = wait_for(start(owner, team, protocol=preset.protocol, protocol_params=preset.protocol_params,
+                                 max_turns=3, provider="openai"), timeout=90)
+    assert session.status == "finished"
+    assert session.defaulted_replies == 5 and session.agent_replies >= 5
+    assert "were defaulted: scores unreliable" in session.end_reason
+    assert session.events.filter(kind="state", payload__unreliable=True).exists()
+    client.force_login(owner)
+    assert 'id="scores-unreliable"' in client.get(f"/sessions/{session.pk}/").content.decode()
+
+
+def test_a_clean_run_is_not_marked_unreliable(owner, worker, client: Client):
+    with run_in_thread(FakeServerConfig(reply=REPLY)) as server:
+        session = wait_for(_session(owner, server))
+    assert session.agent_replies == 3 and session.defaulted_replies == 0
+    assert "unreliable" not in session.end_reason
+    client.force_login(owner)
+    assert 'id="scores-unreliable"' not in client.get(f"/sessions/{session.pk}/").content.decode()
 
 
 def test_a_stream_without_finish_reason_is_retried_not_taken_as_the_reply(owner, worker):

@@ -58,6 +58,10 @@ class CallOutcome:
         return sum(r.prompt_tokens for _, r, _ in self.results if r)
 
     @property
+    def usage_estimated(self) -> bool:
+        return any(r.usage_estimated for _, r, _ in self.results if r)
+
+    @property
     def completion_tokens(self) -> int:
         return sum(r.completion_tokens for _, r, _ in self.results if r)
 

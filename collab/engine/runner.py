@@ -265,6 +265,7 @@ def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
                     "text": text, "interrupted": outcome.output.interrupted, "phase": turn.phase,
                     "purpose": turn.purpose, "model": outcome.model, "scripted": outcome.model == "scripted",
                     "tokens": outcome.completion_tokens, "latency_ms": round(outcome.latency_ms),
+                    **({"tokens_estimated": True} if outcome.usage_estimated else {}),
                     **({"cut_at_token_limit": True} if outcome.finish_reason == "length" else {}),
                     **({"verdict": outcome.output.data.get("verdict")} if (outcome.output.data or {}).get("verdict") else {}),
                 })
@@ -279,10 +280,15 @@ def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
         session.state = state
         session.next_turn = turn_index + 1
         session.tokens_used += sum(o.prompt_tokens + o.completion_tokens for o in outcomes.values())
+        answered = [o for o in outcomes.values() if o.results]
+        session.tokens_estimated = session.tokens_estimated or any(o.usage_estimated for o in answered)
+        session.agent_replies += len(answered)
+        session.defaulted_replies += sum(1 for o in answered if o.output.defaulted)
         session.cost_used += sum((o.cost for o in outcomes.values()), Decimal(0))
         session.lease_token, session.lease_expires_at, session.turn_attempts = "", None, 0
-        session.save(update_fields=["state", "next_turn", "tokens_used", "cost_used", "lease_token",
-                                    "lease_expires_at", "turn_attempts", "last_seq", "updated_at"])
+        session.save(update_fields=["state", "next_turn", "tokens_used", "tokens_estimated", "agent_replies",
+                                    "defaulted_replies", "cost_used", "lease_token", "lease_expires_at",
+                                    "turn_attempts", "last_seq", "updated_at"])
         status.publish_stats_on_commit(session)
         if halted:
             return

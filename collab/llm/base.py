@@ -78,8 +78,10 @@ class Provider(Protocol):
 
 
 def estimate_tokens(text: str) -> int:
-    """Rough token count for servers that send no usage: ~4 characters a token."""
-    return max(1, (len(text) + 3) // 4) if text else 0
+    """Token count for servers that send no usage (collab.llm.tokens: a tokenizer, else ~4 characters)."""
+    from collab.llm import tokens
+
+    return tokens.count(text)
 
 
 def estimate_message_tokens(message: dict) -> int:

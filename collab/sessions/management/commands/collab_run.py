@@ -120,7 +120,9 @@ class Command(BaseCommand):
             "id": session.pk, "title": session.title, "status": session.status, "end_reason": session.end_reason,
             "protocol": session.protocol, "topology": session.topology, "provider": session.provider,
             "turns": session.next_turn, "events": events.count(), "messages_per_role": dict(messages),
-            "tokens": session.tokens_used, "llm_calls": calls.count(),
+            "tokens": session.tokens_used, "tokens_estimated": session.tokens_estimated,
+            "agent_replies": session.agent_replies, "defaulted_replies": session.defaulted_replies,
+            "scores_unreliable": session.scores_unreliable, "llm_calls": calls.count(),
             "latency_ms_median": round(latency[len(latency) // 2], 1) if latency else None,
             "latency_ms_total": round(calls.aggregate(t=Sum("latency_ms"))["t"] or 0, 1),
             "wall_seconds": round(seconds, 2),
@@ -131,5 +133,5 @@ class Command(BaseCommand):
         return (f"session {s['id']} {s['status']}: {s['end_reason']}\n"
                 f"  {s['protocol']} / {s['topology']} on {s['provider']} agents, {s['turns']} turns, {s['events']} events\n"
                 f"  messages: {per_role}\n"
-                f"  tokens {s['tokens']}, {s['llm_calls']} model calls, median latency {s['latency_ms_median']} ms, "
+                f"  tokens {s['tokens']}{' (estimated)' if s['tokens_estimated'] else ''}, {s['llm_calls']} model calls, median latency {s['latency_ms_median']} ms, "
                 f"wall {s['wall_seconds']} s")
