@@ -8,6 +8,7 @@ import dj_database_url
 
 from collab import redis_urls
 from collab.env import env_bool, env_float, env_int, env_list, env_str, fail
+from collab.llm.base_url import server_url_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = BASE_DIR / ".run"
@@ -135,7 +136,10 @@ CELERY_TASK_ALWAYS_EAGER = False
 # LLM providers ---------------------------------------------------------------
 OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "")
-OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
+if OPENAI_BASE_URL and server_url_problem(OPENAI_BASE_URL):
+    fail("OPENAI_BASE_URL", server_url_problem(OPENAI_BASE_URL))
+# Unset: the only model a custom OPENAI_BASE_URL lists, else gpt-4o-mini (collab.llm.server.default_model).
+OPENAI_MODEL = env_str("OPENAI_MODEL", "")
 LLM_TIMEOUT_SECONDS = env_float("COLLAB_LLM_TIMEOUT", 60.0)
 LLM_MAX_RETRIES = env_int("COLLAB_LLM_MAX_RETRIES", 3, minimum=0)
 LLM_RETRY_BASE_DELAY = env_float("COLLAB_LLM_RETRY_BASE_DELAY", 0.5)

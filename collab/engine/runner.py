@@ -36,6 +36,7 @@ from collab.engine.prompts import budget_for, build_messages, visible_events
 from collab.engine.protocols import PROTOCOLS
 from collab.engine.protocols.base import Ctx, Output, Turn
 from collab.engine.topologies import TOPOLOGIES
+from collab.llm import server
 from collab.llm.base import ChatRequest
 from collab.sessions import events as log
 from collab.sessions.models import Event, LLMCall, Seat, Session
@@ -186,7 +187,7 @@ def request_for(session: Session, role: dict, schema: dict | None) -> ChatReques
     configured_server = base_url == settings.OPENAI_BASE_URL
     return ChatRequest(
         messages=[],
-        model=profile.get("model") or settings.OPENAI_MODEL,
+        model=profile.get("model") or server.default_model(),
         temperature=float(role.get("temperature") if role.get("temperature") is not None else 0.7),
         max_tokens=int(profile.get("max_tokens") or 512),
         base_url=base_url,

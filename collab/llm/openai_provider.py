@@ -187,7 +187,7 @@ class OpenAIProvider:
         api_key = api_key_for(request)
         client = get_client(request.base_url or settings.OPENAI_BASE_URL or None, api_key)
         url = str(client.base_url).rstrip("/")
-        model = request.model or settings.OPENAI_MODEL
+        model = request.model or settings.OPENAI_MODEL or "gpt-4o-mini"
         params = {"model": model, "temperature": request.temperature, "max_tokens": request.max_tokens,
                   "base_url": url}
         kwargs: dict[str, Any] = {
@@ -463,6 +463,8 @@ def _classify(exc: Exception, url: str, timeout: float, receiving: bool) -> _Fai
         retryable = status in (408, 409, 429) or status >= 500
         if not retryable:
             description += f": {_server_message(exc)[:200]}"
+        if status == 404 and not url.rstrip("/").endswith("/v1"):
+            description += f"; the base URL probably needs /v1 ({url.rstrip('/')}/v1)"
         return _Failure(description, retryable, _retry_after(exc.response.headers), status)
     if isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIResponseValidationError):
         return _Failure(f"model server reported an error mid-stream: {exc.message[:200]}")

@@ -1,11 +1,11 @@
 import re
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from collab.llm.base import RESERVED_ENV
+from collab.llm.base_url import server_url_problem
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
@@ -15,30 +15,6 @@ def validate_env_name(value: str) -> None:
         raise ValidationError("Give the NAME of an environment variable (like OPENAI_API_KEY), never the key itself.")
     if value in RESERVED_ENV:
         raise ValidationError(f"{value} holds one of collab's own settings, not a model key: name another variable.")
-
-
-HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-
-
-def server_url_problem(value: str) -> str | None:
-    """Why `value` is not a model server's base URL, or None. Single-label hosts
-    (Docker service names like http://ollama:11434/v1) are fine."""
-    if "://" not in value:
-        return f"{value!r} has no scheme: write http://{value} or https://{value}"
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        return f"{value!r} is not a valid URL (check the port)"
-    if parts.scheme not in ("http", "https"):
-        return f"{value!r}: the scheme must be http or https"
-    host = parts.hostname or ""
-    is_ipv6 = host.count(":") >= 2
-    if not host or not (is_ipv6 or all(HOST_LABEL.match(label) for label in host.rstrip(".").split("."))):
-        return f"{value!r} names no valid host"
-    if port == 0 or any(c.isspace() for c in value):
-        return f"{value!r} is not a valid URL"
-    return None
 
 
 def validate_server_url(value: str) -> None:
