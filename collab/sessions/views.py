@@ -189,6 +189,12 @@ def session_action(request, pk, action):
             scores = {k.removeprefix("score:"): _level(v) for k, v in request.POST.items() if k.startswith("score:")}
             services.session_score(session=session, user=request.user, scores=scores)
             messages.success(request, "Scores saved.")
+        elif action == "test_connection":
+            report = services.session_test_connection(session=session, user=request.user)
+            for ok, line in report:
+                (messages.success if ok else messages.error)(request, line)
+            if not report:
+                messages.info(request, "This session's roles use offline scripted agents: nothing to connect to.")
         elif action == "take_seat":
             services.seat_take(session=session, user=request.user, role=request.POST.get("role", ""))
         elif action == "release_seat":

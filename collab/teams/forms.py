@@ -254,7 +254,8 @@ class ModelProfileForm(forms.ModelForm):
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
-        taken = ModelProfile.objects.filter(owner=self.user, name=name).exclude(pk=self.instance.pk)
+        owner = self.instance.owner if self.instance.pk else self.user
+        taken = ModelProfile.objects.filter(owner=owner, name=name).exclude(pk=self.instance.pk)
         if taken.exists():
             raise forms.ValidationError("You already have a model profile called “%(name)s”. Pick another name.",
                                         code="duplicate_profile", params={"name": name})

@@ -82,6 +82,7 @@ class ModelProfile(models.Model):
 
     def snapshot(self) -> dict:
         return {
+            "id": self.pk,  # resume re-reads the profile by it
             "name": self.name,
             "provider": self.provider,
             "base_url": self.base_url,

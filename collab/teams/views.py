@@ -188,3 +188,17 @@ def model_profile_list(request):
             return redirect("model_profile_list")
     profiles = ModelProfile.objects.usable_by(request.user).select_related("owner")
     return render(request, "teams/model_profiles.html", {"form": form, "profiles": profiles})
+
+
+@login_required
+def model_profile_edit(request, pk):
+    """The owner (or staff) changes a profile; a paused session picks the change up on resume."""
+    profile = get_object_or_404(ModelProfile, pk=pk)
+    if profile.owner_id != request.user.pk and not request.user.is_staff:
+        raise Http404("No such model profile")
+    form = ModelProfileForm(request.POST or None, instance=profile, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Saved the model profile “{profile.name}”. Paused sessions use it when resumed.")
+        return redirect("model_profile_list")
+    return render(request, "teams/model_profile_edit.html", {"form": form, "profile": profile})
