@@ -132,3 +132,21 @@ def test_the_model_the_server_used_is_recorded_beside_the_one_asked_for(owner, w
     calls = list(LLMCall.objects.filter(session=session))
     assert {(c.model, c.requested_model) for c in calls} == {("fake-model:latest", "fake-model")}
     assert {m.payload["model"] for m in session.events.filter(kind="message")} == {"fake-model:latest"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unresolvable_default_model_pauses_the_session_naming_the_variable(owner, settings, monkeypatch):
+    from collab.engine import runner
+
+    settings.OPENAI_MODEL = ""
+    monkeypatch.setattr(model_server, "_default_model", {})
+    with run_in_thread(FakeServerConfig(models=["a", "b"])) as srv:
+        settings.OPENAI_BASE_URL = srv.base_url
+        team = make_team(owner)  # no profile: the roles use the configured server
+        with runner.inline():
+            session = start(owner, team, provider="openai")
+            session = runner.run_inline(session.pk)
+    assert session.status == "paused"
+    cause = session.events.filter(kind="turn_error").last().payload["cause"]
+    assert "OPENAI_MODEL is unset" in cause and "lists 2 models (a, b)" in cause
+    assert not LLMCall.objects.filter(session=session).exists()

@@ -157,7 +157,14 @@ def prepare(session_id: int, token: str) -> Prepared | None:
     for role in ctx.roles:
         if role["name"] not in turn.actors or role["name"] in prepared.human_inputs:
             continue
-        request = request_for(session, role, turn.schema_for(role["name"]))
+        try:
+            request = request_for(session, role, turn.schema_for(role["name"]))
+        except server.ModelConfigError as exc:  # no retry fixes it: pause with the cause, like a failed call
+            with transaction.atomic():
+                locked = log.lock_session(session_id)
+                if locked.lease_token == token:
+                    status.pause_for_error(locked, str(exc))
+            return None
         messages = build_messages(
             role=role, roster=ctx.roles, brief=session.brief, protocol_title=protocol.title, turn=turn,
             events=recent, topology=topology, topology_params=session.topology_params, plan=ctx.plan,
