@@ -114,7 +114,8 @@ def run(args, sock: Path, database: Path) -> None:
             total_replies += replies
             total_defaulted += defaulted
             share = f"{100 * defaulted / replies:.0f}%" if replies else "-"
-            end = f"{session.status}: {session.end_reason}"[:60]
+            pause = notices.filter(payload__has_key="cause").last() if session.status == "paused" else None
+            end = f"{session.status}: {pause.payload['cause'] if pause else session.end_reason}"[:90]
             print(f"{key:<26} {replies:>7} {defaulted:>9} {share:>6} {server.interrupted - cut_before:>5} "
                   f"{calls.count():>5} {seconds:>6.1f}  {end}", flush=True)
         share = f"{100 * total_defaulted / total_replies:.1f}%" if total_replies else "-"

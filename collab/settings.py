@@ -10,6 +10,7 @@ from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from collab import redis_urls
 from collab.env import env_bool, env_float, env_int, env_list, env_str, fail
+from collab.llm.base_url import server_url_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = BASE_DIR / ".run"
@@ -177,10 +178,21 @@ CELERY_TASK_ALWAYS_EAGER = False
 # LLM providers ---------------------------------------------------------------
 OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "")
-OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
+if OPENAI_BASE_URL and server_url_problem(OPENAI_BASE_URL):
+    fail("OPENAI_BASE_URL", server_url_problem(OPENAI_BASE_URL))
+# Unset: the only model a custom OPENAI_BASE_URL lists, else gpt-4o-mini (collab.llm.server.default_model).
+OPENAI_MODEL = env_str("OPENAI_MODEL", "")
 LLM_TIMEOUT_SECONDS = env_float("COLLAB_LLM_TIMEOUT", 60.0)
 LLM_MAX_RETRIES = env_int("COLLAB_LLM_MAX_RETRIES", 3, minimum=0)
 LLM_RETRY_BASE_DELAY = env_float("COLLAB_LLM_RETRY_BASE_DELAY", 0.5)
+# The configured server's limits: requests at once (0: none; 1 for a one-slot
+# llama.cpp server), context in tokens (prompts are sized to it), and how a
+# reply's JSON schema is sent (json_schema, json_object or prompt_only).
+LLM_MAX_CONCURRENCY = env_int("COLLAB_LLM_MAX_CONCURRENCY", 0, minimum=0)
+LLM_CONTEXT_WINDOW = env_int("COLLAB_LLM_CONTEXT_WINDOW", 8192, minimum=512)
+LLM_STRUCTURED = env_str("COLLAB_LLM_STRUCTURED", "json_schema")
+if LLM_STRUCTURED not in ("json_schema", "json_object", "prompt_only"):
+    fail("COLLAB_LLM_STRUCTURED", f"expected json_schema, json_object or prompt_only, got {LLM_STRUCTURED!r}")
 # Any model server configured means new sessions may use it; otherwise the
 # offline scripted agents run everything.
 LLM_CONFIGURED = bool(OPENAI_API_KEY or OPENAI_BASE_URL)
@@ -203,6 +215,10 @@ COLLAB_IMPORT_MAX_LINE_BYTES = 4_000_000
 PRESENCE_TTL_SECONDS = env_float("COLLAB_PRESENCE_TTL", 40.0)
 # A frame larger than this is answered with an error, not parsed.
 WS_MAX_FRAME_CHARS = 256_000
+# A run whose share of defaulted replies is above this says so and marks its scores unreliable.
+DEFAULTED_SHARE_LIMIT = env_float("COLLAB_DEFAULTED_SHARE", 0.2)
+# A model's reply as stored for audit (LLMCall.response); longer ones are cut and the cut recorded.
+MAX_LLM_RESPONSE_CHARS = 100_000
 
 # Auth, i18n, static ------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -51,6 +51,10 @@ def report() -> tuple[bool, dict]:
     redis_ok = all(part["ok"] for part in checks["redis"].values())
     checks["redis"]["ok"] = redis_ok
     checks["workers"] = count_workers() if redis_ok else {"ok": False, "count": 0, "error": "broker down"}
+    if settings.LLM_CONFIGURED:  # informative: a model server that is down pauses sessions, the app still serves
+        from collab.llm import server
+
+        checks["model_server"] = server.health_state()
     healthy = checks["database"]["ok"] and redis_ok and checks["workers"]["ok"]
     checks["status"] = "ok" if healthy else "degraded"
     return healthy, checks

@@ -8,6 +8,7 @@ reported as a notice the commit logs as an event.
 """
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -49,8 +50,17 @@ class CallOutcome:
         return next((r.model for _, r, _ in self.results if r), "")
 
     @property
+    def finish_reason(self) -> str:
+        """How the reply in use ended ("length": cut at max_tokens)."""
+        return next((r.finish_reason for _, r, _ in reversed(self.results) if r), "")
+
+    @property
     def prompt_tokens(self) -> int:
         return sum(r.prompt_tokens for _, r, _ in self.results if r)
+
+    @property
+    def usage_estimated(self) -> bool:
+        return any(r.usage_estimated for _, r, _ in self.results if r)
 
     @property
     def completion_tokens(self) -> int:
@@ -69,15 +79,23 @@ class CallOutcome:
         from collab.sessions.models import LLMCall
 
         rows = []
+        limit = settings.MAX_LLM_RESPONSE_CHARS
         for i, (request, result, error) in enumerate(self.results):
+            response = result.text if result else ""
+            served = (result.model if result else "") or request.model
             rows.append(LLMCall(
                 session=session, turn_index=turn_index, actor=self.actor,
                 purpose=self.output_purpose + (":retry" if i else ""),
                 provider="scripted" if request.model == "scripted" else "openai",
-                model=(result.model if result else "") or request.model, base_url=request.base_url,
+                model=served, requested_model=request.model if request.model != served else "",
+                base_url=request.base_url,
                 params={"temperature": request.temperature, "max_tokens": request.max_tokens,
-                        "json_mode": request.json_mode, "timeout": request.timeout},
-                messages=request.messages, response=result.text if result else "",
+                        "json_mode": request.json_mode, "timeout": request.timeout,
+                        **({"structured": result.params["structured"]}
+                           if result and "structured" in result.params else {})},
+                messages=request.messages, response=response[:limit],
+                response_cut_from=len(response) if len(response) > limit else None,
+                finish_reason=result.finish_reason if result else "",
                 prompt_tokens=result.prompt_tokens if result else 0,
                 completion_tokens=result.completion_tokens if result else 0,
                 usage_estimated=result.usage_estimated if result else False,
@@ -154,11 +172,22 @@ async def _attempt(call: AgentCall, request: ChatRequest, stream: DeltaStream, h
     return result
 
 
-def _reask(request: ChatRequest, bad_text: str, problem: str) -> ChatRequest:
-    follow_up = f"Your last reply could not be used: {problem}. Answer again"
-    follow_up += ", with only the JSON object asked for." if request.json_mode else ", briefly and in plain text."
-    return ChatRequest(**{**request.__dict__, "messages": [
-        *request.messages, {"role": "assistant", "content": bad_text[:2000]}, {"role": "user", "content": follow_up}]})
+def _reask(call: AgentCall, problem: str) -> ChatRequest:
+    """The request again, with one line on what was wrong and, for a structured
+    reply, the schema restated. The bad reply is not pasted back: small models
+    copy it."""
+    follow_up = f"Your last reply could not be used: {' '.join(problem.split())[:300]}."
+    if call.request.json_mode and call.schema is not None:
+        follow_up += " Answer again with only a JSON object that fits this schema:\n" + json.dumps(call.schema)
+    elif call.request.json_mode:
+        follow_up += " Answer again with only the JSON object asked for."
+    else:
+        follow_up += " Answer again, briefly and in plain text."
+    *earlier, last = call.request.messages
+    # Appended to the last user message: some chat templates refuse two user messages in a row.
+    messages = [*earlier, {**last, "content": f"{last['content']}\n\n{follow_up}"}] if last["role"] == "user" \
+        else [*call.request.messages, {"role": "user", "content": follow_up}]
+    return ChatRequest(**{**call.request.__dict__, "messages": messages})
 
 
 def _problem(call: AgentCall, text: str) -> tuple[dict | None, str | None]:
@@ -185,7 +214,7 @@ async def run_one(session_id: int, turn_index: int, call: AgentCall, halt: threa
         outcome.notices.append({"text": f"{call.actor}'s reply was unusable ({problem}); asking once more.",
                                 "problem": problem, "reask": True})
         await stream.reset()
-        retry = await _attempt(call, _reask(call.request, text, problem), stream, halt, outcome)
+        retry = await _attempt(call, _reask(call, problem), stream, halt, outcome)
         if retry is None:
             return outcome
         text = _cap(retry.text, outcome)

@@ -36,17 +36,18 @@ from kombu.exceptions import OperationalError
 from collab import aio, control
 from collab.engine import scripted, status
 from collab.engine.calls import AgentCall, CallOutcome, run_calls
-from collab.engine.prompts import build_messages, visible_events
+from collab.engine.prompts import budget_for, build_messages, visible_events
 from collab.engine.protocols import PROTOCOLS
 from collab.engine.protocols.base import Ctx, Output, Turn
 from collab.engine.topologies import TOPOLOGIES
+from collab.llm import server
 from collab.llm.base import ChatRequest
 from collab.sessions import events as log
 from collab.sessions.models import Event, LLMCall, Seat, Session
 
 logger = logging.getLogger(__name__)
 RUNNING = Session.Status.RUNNING
-HISTORY_WINDOW = 100  # events read per turn; prompts keep the last HISTORY_LIMIT a role can see
+HISTORY_WINDOW = 100  # events read per turn; prompts keep the newest a role can see that fit its context
 # Purposes whose reply is shown as a message in the transcript.
 MESSAGE_PURPOSES = {"message", "review", "plan_draft", "progress", "talk", "reflect"}
 
@@ -184,12 +185,21 @@ def prepare(session_id: int, token: str) -> Prepared | None:
     for role in ctx.roles:
         if role["name"] not in turn.actors or role["name"] in prepared.human_inputs:
             continue
+        try:
+            request = request_for(session, role, turn.schema_for(role["name"]))
+        except server.ModelConfigError as exc:  # no retry fixes it: pause with the cause, like a failed call
+            with transaction.atomic():
+                locked = log.lock_session(session_id)
+                if locked.lease_token == token:
+                    status.pause_for_error(locked, str(exc))
+            return None
         messages = build_messages(
             role=role, roster=ctx.roles, brief=session.brief, protocol_title=protocol.title, turn=turn,
             events=recent, topology=topology, topology_params=session.topology_params, plan=ctx.plan,
             extra_rules=protocol.rules(ctx), observation=turn.observations.get(role["name"], ""),
+            budget_tokens=budget_for(request.context_window, request.max_tokens) if request.context_window else 0,
+            older_unread=bool(recent) and recent[0]["seq"] > 1,
         )
-        request = request_for(session, role, turn.schema_for(role["name"]) is not None)
         if request.model == "scripted":
             seen = visible_events(recent, role["name"], topology, session.topology_params, ctx.names)
             request.scripted_reply = scripted.reply(role, turn, ctx, seen)
@@ -203,20 +213,28 @@ def prepare(session_id: int, token: str) -> Prepared | None:
     return prepared
 
 
-def request_for(session: Session, role: dict, structured: bool) -> ChatRequest:
+def request_for(session: Session, role: dict, schema: dict | None) -> ChatRequest:
     profile = role.get("model_profile") or {}
     if session.provider != "openai" or profile.get("provider") == "scripted":
-        return ChatRequest(messages=[], model="scripted", temperature=0, max_tokens=0)
+        return ChatRequest(messages=[], model="scripted", temperature=0, max_tokens=0,
+                           context_window=settings.LLM_CONTEXT_WINDOW)
+    base_url = profile.get("base_url") or settings.OPENAI_BASE_URL
+    configured_server = base_url == settings.OPENAI_BASE_URL
     return ChatRequest(
         messages=[],
-        model=profile.get("model") or settings.OPENAI_MODEL,
+        model=profile.get("model") or server.default_model(),
         temperature=float(role.get("temperature") if role.get("temperature") is not None else 0.7),
         max_tokens=int(profile.get("max_tokens") or 512),
-        base_url=profile.get("base_url") or settings.OPENAI_BASE_URL,
+        base_url=base_url,
         # Passed as the profile has it: the provider alone decides which key goes where.
         api_key_env=profile.get("api_key_env") or "",
         timeout=float(profile.get("timeout_seconds") or settings.LLM_TIMEOUT_SECONDS),
-        json_mode=structured,
+        json_mode=schema is not None,
+        schema=schema,
+        structured=profile.get("structured") or settings.LLM_STRUCTURED,
+        context_window=int(profile.get("context_window") or 0) or settings.LLM_CONTEXT_WINDOW,
+        max_concurrency=int(profile.get("max_concurrency") or 0) or (
+            settings.LLM_MAX_CONCURRENCY if configured_server else 0),
     )
 
 
@@ -284,6 +302,8 @@ def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
                     "text": text, "interrupted": outcome.output.interrupted, "phase": turn.phase,
                     "purpose": turn.purpose, "model": outcome.model, "scripted": outcome.model == "scripted",
                     "tokens": outcome.completion_tokens, "latency_ms": round(outcome.latency_ms),
+                    **({"tokens_estimated": True} if outcome.usage_estimated else {}),
+                    **({"cut_at_token_limit": True} if outcome.finish_reason == "length" else {}),
                     **({"verdict": outcome.output.data.get("verdict")} if (outcome.output.data or {}).get("verdict") else {}),
                 })
         for actor in prepared.timed_out:
@@ -297,10 +317,15 @@ def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
         session.state = state
         session.next_turn = turn_index + 1
         session.tokens_used += sum(o.prompt_tokens + o.completion_tokens for o in outcomes.values())
+        answered = [o for o in outcomes.values() if o.results]
+        session.tokens_estimated = session.tokens_estimated or any(o.usage_estimated for o in answered)
+        session.agent_replies += len(answered)
+        session.defaulted_replies += sum(1 for o in answered if o.output.defaulted)
         session.cost_used += sum((o.cost for o in outcomes.values()), Decimal(0))
         session.lease_token, session.lease_expires_at, session.turn_attempts = "", None, 0
-        session.save(update_fields=["state", "next_turn", "tokens_used", "cost_used", "lease_token",
-                                    "lease_expires_at", "turn_attempts", "last_seq", "updated_at"])
+        session.save(update_fields=["state", "next_turn", "tokens_used", "tokens_estimated", "agent_replies",
+                                    "defaulted_replies", "cost_used", "lease_token", "lease_expires_at",
+                                    "turn_attempts", "last_seq", "updated_at"])
         status.publish_stats_on_commit(session)
         if halted:
             return

@@ -28,6 +28,10 @@ def change(session: Session, new: str, *, actor: str, reason: str = "", ended_by
     if new == S.RUNNING and session.started_at is None:
         session.started_at = timezone.now()
         fields.append("started_at")
+    if new == S.FINISHED and session.scores_unreliable:
+        reason = (f"{reason}; {session.defaulted_replies} of {session.agent_replies} replies "
+                  f"({session.defaulted_share:.0%}) were defaulted: scores unreliable")
+        extra = {**(extra or {}), "unreliable": True}
     if new in {S.FINISHED, S.FAILED}:
         session.finished_at, session.end_reason = timezone.now(), reason
         session.lease_token, session.lease_expires_at = "", None

@@ -35,6 +35,14 @@ class ChatRequest:
     # Tokens per second for scripted streaming; None uses the setting.
     scripted_tokens_per_second: float | None = None
     json_mode: bool = False
+    # The structured reply's JSON schema, and how it reaches the server:
+    # "json_schema", "json_object" (with the schema, as llama.cpp takes it) or "prompt_only".
+    schema: dict | None = None
+    structured: str = "json_schema"
+    # The server's context in tokens (0: unknown), for naming an overflow.
+    context_window: int = 0
+    # Requests this server takes at once (0: no limit); calls beyond it wait their turn.
+    max_concurrency: int = 0
 
 
 @dataclass
@@ -49,6 +57,8 @@ class ChatResult:
     interrupted: bool = False
     model: str = ""
     params: dict = field(default_factory=dict)
+    # "stop", "length" (cut at max_tokens), ...; "" when the provider has none to give.
+    finish_reason: str = ""
 
 
 class LLMUnavailable(Exception):
@@ -68,12 +78,18 @@ class Provider(Protocol):
 
 
 def estimate_tokens(text: str) -> int:
-    """Rough token count for servers that send no usage: ~4 characters a token."""
-    return max(1, (len(text) + 3) // 4) if text else 0
+    """Token count for servers that send no usage (collab.llm.tokens: a tokenizer, else ~4 characters)."""
+    from collab.llm import tokens
+
+    return tokens.count(text)
+
+
+def estimate_message_tokens(message: dict) -> int:
+    return estimate_tokens(str(message.get("content") or "")) + 4  # role and separators
 
 
 def estimate_prompt_tokens(messages: list[dict]) -> int:
-    return sum(estimate_tokens(str(m.get("content") or "")) + 4 for m in messages)
+    return sum(estimate_message_tokens(m) for m in messages)
 
 
 STOP_POLL = 0.05  # longest sleep between should_stop() checks

@@ -48,9 +48,9 @@ from dataclasses import dataclass, field
 
 HOST = "127.0.0.1"
 _DIRECTIVE = re.compile(r"\[\[fake:([a-z_]+)=(.*?)\]\]", re.DOTALL)
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
             500: "Internal Server Error", 503: "Service Unavailable"}
-_ERROR_TYPES = {429: "rate_limit_exceeded", 503: "service_unavailable"}
+_ERROR_TYPES = {401: "invalid_api_key", 429: "rate_limit_exceeded", 503: "service_unavailable"}
 
 
 @dataclass
@@ -72,6 +72,10 @@ class FakeServerConfig:
     slots: int = 0  # > 0: requests generating at once; see `interrupt`
     interrupt: bool = False  # a request beyond the slots cuts the oldest stream short (else it waits)
     follow_schema: bool = False  # answer a request's JSON schema with an object that fits it
+    served_model: str = ""  # reported in replies instead of the model asked for (Ollama's "x:latest")
+    models: list[str] | None = None  # listed by /v1/models; None: just `model`
+    v1_only: bool = False  # no routes without /v1 (Ollama), so a base URL missing /v1 gets 404s
+    api_key: str = ""  # required as the bearer token when set; else 401
 
 
 @dataclass
@@ -193,9 +197,19 @@ class FakeOpenAIServer:
         keep_alive = headers.get("connection", "").lower() != "close" and version == "HTTP/1.1"
         path = target.split("?", 1)[0].rstrip("/")
 
+        if self.config.v1_only and not path.startswith("/v1/"):
+            path = f"(no /v1){path}"
+        if self.config.api_key and headers.get("authorization") != f"Bearer {self.config.api_key}" \
+                and path != "/props":
+            await self._send_error(writer, 401, "Incorrect API key provided", keep_alive)
+            return keep_alive
         if method == "GET" and path in ("/v1/models", "/models"):
-            data = [{"id": self.config.model, "object": "model", "created": 0, "owned_by": "fake"}]
+            names = self.config.models if self.config.models is not None else [self.config.model]
+            data = [{"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in names]
             await self._send_json(writer, 200, {"object": "list", "data": data}, keep_alive)
+        elif method == "GET" and path == "/props" and self.config.context_window:  # as llama.cpp's server
+            await self._send_json(writer, 200, {"default_generation_settings": {"n_ctx": self.config.context_window}},
+                                  keep_alive)
         elif method == "POST" and path in ("/v1/chat/completions", "/chat/completions"):
             try:
                 payload = json.loads(body or b"{}")
@@ -303,7 +317,7 @@ class FakeOpenAIServer:
         if refused:
             await self._send_error(writer, 400, refused, keep_alive)
             return keep_alive
-        model = payload.get("model") or self.config.model
+        model = self.config.served_model or payload.get("model") or self.config.model
         usage = _usage(payload, plan.reply)
         if self.config.context_window and usage["prompt_tokens"] > self.config.context_window:
             plan.failure = "empty"  # llama.cpp's answer to an overflow: 200, then nothing

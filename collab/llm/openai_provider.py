@@ -17,6 +17,7 @@ wait of those that should stop; the wait turns that into _STOPPED.
 """
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import logging
@@ -92,6 +93,29 @@ def get_client(base_url: str | None, api_key: str) -> openai.AsyncOpenAI:
     return entry[1]
 
 
+# Semaphores per (event loop, server URL, limit): every call of this worker
+# process runs on its one shared loop, so a server's limit holds across the
+# worker's threads. Each process has its own: the limit is per worker.
+_slots: dict[tuple[int, str, int], tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = {}
+
+
+@contextlib.asynccontextmanager
+async def _slot(url: str, limit: int):
+    """Hold one of the server's `limit` request slots (no limit when 0) during an attempt."""
+    if limit <= 0:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    for key, (owner, _) in list(_slots.items()):
+        if owner.is_closed():
+            del _slots[key]
+    entry = _slots.get((id(loop), url, limit))
+    if entry is None or entry[0] is not loop:
+        entry = _slots[(id(loop), url, limit)] = (loop, asyncio.Semaphore(limit))
+    async with entry[1]:
+        yield
+
+
 async def close_clients() -> None:
     """Close the cached clients of the running loop (test teardown, shutdown)."""
     loop = asyncio.get_running_loop()
@@ -102,11 +126,39 @@ async def close_clients() -> None:
 
 
 class _Failure(Exception):
-    def __init__(self, description: str, retryable: bool = True, retry_after: float | None = None):
+    def __init__(self, description: str, retryable: bool = True, retry_after: float | None = None,
+                 status: int | None = None):
         super().__init__(description)
         self.description = description
         self.retryable = retryable
         self.retry_after = retry_after
+        self.status = status
+
+
+# Structured output, strongest first: a server that refuses one gets the next.
+FALLBACK = {"json_schema": "json_object", "json_object": "prompt_only"}
+_fallback_modes: dict[tuple[str, str], str] = {}  # (server URL, model) -> the mode it accepted
+
+
+def _structured_mode(url: str, model: str, request: ChatRequest) -> str:
+    mode = request.structured if request.structured in (*FALLBACK, "prompt_only") else "json_schema"
+    if mode == "json_schema" and not request.schema:
+        mode = "json_object"
+    learned = _fallback_modes.get((url, model))
+    order = [*FALLBACK, "prompt_only"]
+    return learned if learned and order.index(learned) > order.index(mode) else mode
+
+
+def _set_response_format(kwargs: dict, mode: str, schema: dict | None) -> str:
+    """Put the reply's schema in the request the way `mode` says; returns `mode`."""
+    if mode == "json_schema":
+        kwargs["response_format"] = {"type": "json_schema",
+                                     "json_schema": {"name": "reply", "schema": schema, "strict": False}}
+    elif mode == "json_object":
+        kwargs["response_format"] = {"type": "json_object", **({"schema": schema} if schema else {})}
+    else:
+        kwargs.pop("response_format", None)
+    return mode
 
 
 _STOPPED = object()
@@ -121,6 +173,8 @@ class _Attempt:
     model: str = ""
     interrupted: bool = False
     receiving: bool = False  # the response has started: a connection error now is a broken stream
+    chunks: int = 0  # data events received
+    finish_reason: str | None = None
 
 
 class OpenAIProvider:
@@ -137,7 +191,7 @@ class OpenAIProvider:
         api_key = api_key_for(request)
         client = get_client(request.base_url or settings.OPENAI_BASE_URL or None, api_key)
         url = str(client.base_url).rstrip("/")
-        model = request.model or settings.OPENAI_MODEL
+        model = request.model or settings.OPENAI_MODEL or "gpt-4o-mini"
         params = {"model": model, "temperature": request.temperature, "max_tokens": request.max_tokens,
                   "base_url": url}
         kwargs: dict[str, Any] = {
@@ -145,8 +199,10 @@ class OpenAIProvider:
             "max_tokens": request.max_tokens, "stream": True, "stream_options": {"include_usage": True},
             "timeout": request.timeout,
         }
+        mode = ""
         if request.json_mode:
-            kwargs["response_format"] = {"type": "json_object"}
+            mode = _structured_mode(url, model, request)
+            params["structured"] = _set_response_format(kwargs, mode, request.schema)
         max_retries = max(0, int(settings.LLM_MAX_RETRIES))
         started = time.monotonic()
         failures: list[str] = []
@@ -154,9 +210,20 @@ class OpenAIProvider:
         while True:
             state = _Attempt(model=model)
             try:
-                await self._attempt(client, kwargs, state, on_delta, should_stop)
+                async with _slot(url, request.max_concurrency):
+                    try:
+                        await self._attempt(client, kwargs, state, on_delta, should_stop)
+                    except _EmptyStream:
+                        raise await _overflow_failure(client, request) from None
                 break
             except _Failure as failure:
+                if failure.status in (400, 422) and mode in FALLBACK:
+                    # The server refuses the parameter: the next way down, remembered for later calls.
+                    mode = _fallback_modes[(url, model)] = FALLBACK[mode]
+                    params["structured"] = _set_response_format(kwargs, mode, request.schema)
+                    log.warning("model server %s refused a structured-output parameter (%s); using %s from now on",
+                                url, _scrub(failure.description, api_key), mode)
+                    continue
                 failures.append(_scrub(failure.description, api_key))
                 if not failure.retryable or len(failures) > max_retries:
                     raise LLMUnavailable(_summary(failures), attempts=len(failures)) from failure.__cause__
@@ -174,7 +241,9 @@ class OpenAIProvider:
         usage = state.usage
         return ChatResult(
             text=text,
-            prompt_tokens=usage["prompt_tokens"] if usage else estimate_prompt_tokens(request.messages),
+            # An attempt the server never answered costs no prompt tokens.
+            prompt_tokens=usage["prompt_tokens"] if usage else (
+                estimate_prompt_tokens(request.messages) if state.chunks else 0),
             completion_tokens=usage["completion_tokens"] if usage else estimate_tokens(text),
             usage_estimated=usage is None,
             latency_ms=(now - started) * 1000,
@@ -183,6 +252,7 @@ class OpenAIProvider:
             interrupted=state.interrupted,
             model=state.model,
             params=params,
+            finish_reason=state.finish_reason or "",
         )
 
     async def _attempt(self, client: openai.AsyncOpenAI, kwargs: dict, state: _Attempt,
@@ -210,7 +280,9 @@ class OpenAIProvider:
                     if data:
                         payload, data = "\n".join(data), []
                         if payload.startswith("[DONE]"):
+                            _check_complete(state, done=True)
                             return
+                        state.chunks += 1
                         text = _read_chunk(payload, state, url, timeout)
                         if text:
                             if state.first_token_at is None:
@@ -218,6 +290,7 @@ class OpenAIProvider:
                             state.parts.append(text)
                             await on_delta(text)
                     if line is _END:
+                        _check_complete(state, done=False)
                         return
                 elif line.startswith("data:"):
                     data.append(line[6:] if line.startswith("data: ") else line[5:])
@@ -225,6 +298,48 @@ class OpenAIProvider:
         finally:
             await lines.aclose()
             await opened.__aexit__(None, None, None)
+
+
+async def _overflow_failure(client: openai.AsyncOpenAI, request: ChatRequest) -> _Failure:
+    """Name the likely cause of an empty 200: the prompt's size against the server's context."""
+    prompt = estimate_prompt_tokens(request.messages)
+    context = await server_context(client) or request.context_window
+    if context and prompt > context:
+        return _Failure(f"the model server sent an empty reply: the prompt is about {prompt:,} tokens; "
+                        f"the server's context is {context:,}", retryable=False)
+    if context:
+        return _Failure(f"the model server sent an empty reply (the prompt is about {prompt:,} tokens; "
+                        f"the server's context is {context:,})")
+    return _Failure(f"the model server sent an empty reply (the prompt is about {prompt:,} tokens: "
+                    f"longer than the server's context?)")
+
+
+async def server_context(client: openai.AsyncOpenAI) -> int:
+    """The context size a llama.cpp server reports at /props (0 if it says none)."""
+    root = str(client.base_url).rstrip("/").removesuffix("/v1")
+    try:
+        async with httpx2.AsyncClient(timeout=3.0) as http:
+            response = await http.get(f"{root}/props", headers={"Authorization": f"Bearer {client.api_key}"})
+        props = response.json() if response.status_code == 200 else {}
+        n_ctx = (props.get("default_generation_settings") or {}).get("n_ctx") or props.get("n_ctx")
+        return int(n_ctx or 0)
+    except (httpx2.HTTPError, ValueError, TypeError, AttributeError):
+        return 0
+
+
+class _EmptyStream(Exception):
+    """200 and not one chunk: llama.cpp's answer to a prompt longer than its context."""
+
+
+def _check_complete(state: _Attempt, done: bool) -> None:
+    """A reply counts only if the server said how it ended: a finish reason, then [DONE]."""
+    if not state.chunks:
+        raise _EmptyStream()
+    if state.finish_reason is None:
+        raise _Failure("the stream ended without a finish reason: the server cut the reply short"
+                       + (" (llama.cpp does when another request arrives)" if done else ""))
+    if not done:
+        raise _Failure("the stream ended without [DONE]: the reply may be incomplete")
 
 
 def _read_chunk(payload: str, state: _Attempt, url: str, timeout: float) -> str | None:
@@ -247,6 +362,8 @@ def _read_chunk(payload: str, state: _Attempt, url: str, timeout: float) -> str 
         choices = chunk.get("choices")
         if not choices:
             return None
+        if choices[0].get("finish_reason"):
+            state.finish_reason = str(choices[0]["finish_reason"])
         text = (choices[0].get("delta") or {}).get("content")
         if text is not None and not isinstance(text, str):
             raise ValueError("delta content must be text")
@@ -350,7 +467,9 @@ def _classify(exc: Exception, url: str, timeout: float, receiving: bool) -> _Fai
         retryable = status in (408, 409, 429) or status >= 500
         if not retryable:
             description += f": {_server_message(exc)[:200]}"
-        return _Failure(description, retryable, _retry_after(exc.response.headers))
+        if status == 404 and not url.rstrip("/").endswith("/v1"):
+            description += f"; the base URL probably needs /v1 ({url.rstrip('/')}/v1)"
+        return _Failure(description, retryable, _retry_after(exc.response.headers), status)
     if isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIResponseValidationError):
         return _Failure(f"model server reported an error mid-stream: {exc.message[:200]}")
     return _Failure("model server sent a malformed response")

@@ -52,6 +52,11 @@ class Session(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     turn_attempts = models.PositiveSmallIntegerField(default=0)
     tokens_used = models.PositiveIntegerField(default=0)
+    tokens_estimated = models.BooleanField(default=False, help_text="Some token counts are estimates: a server "
+                                                                    "sent no usage")
+    agent_replies = models.PositiveIntegerField(default=0, help_text="Replies the agents' models gave")
+    defaulted_replies = models.PositiveIntegerField(
+        default=0, help_text="Replies replaced by a default (unusable twice, or '(no reply)')")
     cost_used = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     state = models.JSONField(default=dict, blank=True, help_text="Engine state derived from the log (plan, scenario)")
 
@@ -70,6 +75,17 @@ class Session(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in {self.Status.RUNNING, self.Status.PAUSED, self.Status.AWAITING_HUMAN}
+
+    @property
+    def defaulted_share(self) -> float:
+        return self.defaulted_replies / self.agent_replies if self.agent_replies else 0.0
+
+    @property
+    def scores_unreliable(self) -> bool:
+        """More of the replies were defaulted than COLLAB_DEFAULTED_SHARE allows."""
+        from django.conf import settings
+
+        return self.defaulted_share > settings.DEFAULTED_SHARE_LIMIT
 
     @property
     def is_over(self) -> bool:
@@ -172,11 +188,15 @@ class LLMCall(models.Model):
     actor = models.CharField(max_length=80)
     purpose = models.CharField(max_length=40, default="message")
     provider = models.CharField(max_length=20)
-    model = models.CharField(max_length=120)
+    model = models.CharField(max_length=120, help_text="The model the server says answered")
+    requested_model = models.CharField(max_length=120, blank=True, help_text="The model asked for, when different")
     base_url = models.CharField(max_length=300, blank=True)
     params = models.JSONField(default=dict)
     messages = models.JSONField(default=list)
     response = models.TextField(blank=True)
+    response_cut_from = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The reply's length in characters when the stored response was cut")
+    finish_reason = models.CharField(max_length=20, blank=True, help_text="stop, length (cut at max_tokens), ...")
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
     usage_estimated = models.BooleanField(default=False)

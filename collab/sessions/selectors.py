@@ -101,7 +101,10 @@ def llm_calls_for(session_id: int, turn_index: int | None, actor: str) -> list:
 def stats(session: Session) -> dict:
     return {
         "status": session.status, "turn": session.next_turn, "max_turns": session.max_turns,
-        "tokens": session.tokens_used, "cost": float(session.cost_used), "end_reason": session.end_reason,
+        "tokens": session.tokens_used, "tokens_estimated": session.tokens_estimated,
+        "cost": float(session.cost_used), "end_reason": session.end_reason,
+        "agent_replies": session.agent_replies, "defaulted_replies": session.defaulted_replies,
+        "scores_unreliable": session.is_over and session.scores_unreliable,
     }
 
 

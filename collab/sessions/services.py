@@ -20,6 +20,7 @@ from collab.sessions import selectors
 from collab.sessions.models import Membership, Seat, Session
 from collab.sessions.permissions import Refused, require_owner, require_seat_taker, require_unlocked
 from collab.teams.models import Team
+from collab.teams.services import connection_report, profiles_reread
 
 S = Session.Status
 LIVE = {S.RUNNING, S.PAUSED, S.AWAITING_HUMAN}
@@ -132,7 +133,12 @@ def session_resume(*, session: Session, user, steps: int = -1) -> Session:
         raise Refused(f"Only a paused session can be resumed (it is {s.get_status_display().lower()}).")
     _intervene(s, user, "step" if steps > 0 else "resume")
     s.step_budget = steps
-    s.save(update_fields=["step_budget"])
+    # A profile fixed while paused (its server, model or key variable) is what the next turn uses.
+    s.team_snapshot, changes = profiles_reread(snapshot=s.team_snapshot)
+    s.save(update_fields=["step_budget", "team_snapshot"])
+    if changes:
+        log.append(s, kind="notice", actor="system", payload={
+            "text": "Model profiles re-read on resume: " + " | ".join(changes), "profiles_changed": changes})
     control.clear_halt(s.pk)
     awaiting = (s.state or {}).get("awaiting")
     if awaiting and awaiting.get("turn") == s.next_turn:
@@ -142,6 +148,12 @@ def session_resume(*, session: Session, user, steps: int = -1) -> Session:
         status.change(s, S.RUNNING, actor=author(user), reason="one step" if steps > 0 else "resumed")
         continue_or_finish(s)
     return s
+
+
+def session_test_connection(*, session: Session, user) -> list[tuple[bool, str]]:
+    """Check each model server the session's profiles reach (as they are now, as a resume would use them)."""
+    require_owner(session, user)
+    return connection_report(snapshot=session.team_snapshot)
 
 
 def session_step(*, session: Session, user) -> Session:

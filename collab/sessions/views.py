@@ -222,6 +222,12 @@ def session_action(request, pk, action):
             comments = {k.removeprefix("comment:"): v for k, v in request.POST.items() if k.startswith("comment:")}
             services.session_score(session=session, user=request.user, scores=scores, comments=comments)
             messages.success(request, "Scores saved.")
+        elif action == "test_connection":
+            report = services.session_test_connection(session=session, user=request.user)
+            for ok, line in report:
+                (messages.success if ok else messages.error)(request, line)
+            if not report:
+                messages.info(request, "This session's roles use offline scripted agents: nothing to connect to.")
         elif action == "take_seat":
             seat = services.seat_take(session=session, user=request.user, role=request.POST.get("role", ""))
             messages.success(request, f"You now play {seat.role_name}.")

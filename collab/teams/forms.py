@@ -5,7 +5,7 @@ import re
 from django import forms
 from django.forms.formsets import DELETION_FIELD_NAME, ORDERING_FIELD_NAME
 
-from collab.teams.models import ModelProfile, Role, Team
+from collab.teams.models import ModelProfile, Role, Team, validate_server_url
 
 HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 TEMPERATURE_HELP = "0 (focused) to 2 (creative)."
@@ -73,9 +73,14 @@ class RoleForm(forms.ModelForm):
             "goals": "What this role tries to achieve.",
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         profile = self.fields["model_profile"]
+        # Only the user's own profiles and the published ones (and the one a role already has).
+        usable = ModelProfile.objects.usable_by(user) if user is not None else ModelProfile.objects.none()
+        if self.instance.model_profile_id:
+            usable = usable | ModelProfile.objects.filter(pk=self.instance.model_profile_id)
+        profile.queryset = usable.distinct()
         profile.empty_label = "Session default"
         profile.help_text = "How this role reaches a model. Session default: the session's provider."
 
@@ -172,10 +177,11 @@ CUSTOM_SERVER_KEY = (
 
 
 class ModelProfileForm(forms.ModelForm):
-    base_url = forms.URLField(
-        required=False, assume_scheme="https", label="Base URL",
-        help_text="Empty: OPENAI_BASE_URL, else api.openai.com.",
-        widget=forms.URLInput(attrs={"placeholder": "https://api.openai.com/v1", "spellcheck": "false"}),
+    base_url = forms.CharField(
+        required=False, label="Base URL", max_length=300, validators=[validate_server_url],
+        help_text="With http:// or https://, usually ending in /v1; a Docker service name works "
+                  "(http://ollama:11434/v1). Empty: OPENAI_BASE_URL, else api.openai.com.",
+        widget=forms.URLInput(attrs={"placeholder": "http://localhost:11434/v1", "spellcheck": "false"}),
     )
     temperature = forms.FloatField(min_value=0, max_value=2, initial=0.7, help_text=TEMPERATURE_HELP,
                                    widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}))
@@ -183,12 +189,29 @@ class ModelProfileForm(forms.ModelForm):
                                     help_text="Longest reply, in tokens.")
     timeout_seconds = forms.FloatField(min_value=1, max_value=3600, initial=60, label="Timeout (seconds)",
                                        help_text="How long to wait for one reply.")
+    context_window = forms.IntegerField(
+        required=False,
+        min_value=0, max_value=10_000_000, initial=0, label="Context window (tokens)",
+        help_text="The server's context size (llama.cpp -c, Ollama num_ctx). Prompts are cut to fit. "
+                  "0: COLLAB_LLM_CONTEXT_WINDOW.")
+    max_concurrency = forms.IntegerField(
+        required=False,
+        min_value=0, max_value=1000, initial=0, label="Concurrent requests",
+        help_text="How many calls the server takes at once: 1 for a one-slot llama.cpp server. 0: no limit.")
+    cost_per_1k_prompt = forms.DecimalField(
+        required=False,min_value=0, max_value=1000, decimal_places=6, initial=0,
+                                            label="Price per 1k prompt tokens ($)")
+    cost_per_1k_completion = forms.DecimalField(
+        required=False,min_value=0, max_value=1000, decimal_places=6, initial=0,
+                                                label="Price per 1k completion tokens ($)")
 
     class Meta:
         model = ModelProfile
         fields = ["name", "provider", "base_url", "model", "api_key_env", "temperature", "max_tokens",
-                  "timeout_seconds"]
-        labels = {"api_key_env": "API key environment variable"}
+                  "timeout_seconds", "context_window", "max_concurrency", "structured", "cost_per_1k_prompt",
+                  "cost_per_1k_completion", "published"]
+        labels = {"api_key_env": "API key environment variable", "structured": "Structured output",
+                  "published": "Published: every user may see and use it"}
         widgets = {
             "name": forms.TextInput(attrs={"autocomplete": "off"}),
             "model": forms.TextInput(attrs={"placeholder": "gpt-4o-mini", "spellcheck": "false"}),
@@ -202,11 +225,45 @@ class ModelProfileForm(forms.ModelForm):
                 "The NAME of the server's environment variable that holds the key, like OPENAI_API_KEY. "
                 "Never paste the key itself: raw keys are never stored in collab or shown on any page."
             ),
+            "structured": "How a reply's JSON schema reaches the server; a server that refuses it gets the next "
+                          "way down automatically.",
         }
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.fields["structured"].required = False
+        if not getattr(user, "is_staff", False):
+            del self.fields["published"]  # only staff share profiles with everybody
+
+    # Optional on the form: empty keeps the model's default.
+    def _clean_optional(self, name):
+        value = self.cleaned_data.get(name)
+        return ModelProfile._meta.get_field(name).default if value in (None, "") else value
+
+    def clean_context_window(self):
+        return self._clean_optional("context_window")
+
+    def clean_max_concurrency(self):
+        return self._clean_optional("max_concurrency")
+
+    def clean_structured(self):
+        return self._clean_optional("structured")
+
+    def clean_cost_per_1k_prompt(self):
+        return self._clean_optional("cost_per_1k_prompt")
+
+    def clean_cost_per_1k_completion(self):
+        return self._clean_optional("cost_per_1k_completion")
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        owner = self.instance.owner if self.instance.pk else self.user
+        taken = ModelProfile.objects.filter(owner=owner, name=name).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError("You already have a model profile called “%(name)s”. Pick another name.",
+                                        code="duplicate_profile", params={"name": name})
+        return name
 
     def clean(self):
         data = super().clean()
@@ -214,6 +271,14 @@ class ModelProfileForm(forms.ModelForm):
             # The server's key would go to a server of this user's choosing.
             self.add_error("api_key_env", CUSTOM_SERVER_KEY)
         return data
+
+    def save(self, commit=True):
+        profile = super().save(commit=False)
+        if profile.owner_id is None:
+            profile.owner = self.user
+        if commit:
+            profile.save()
+        return profile
 
     def _post_clean(self):
         super()._post_clean()

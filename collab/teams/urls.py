@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.team_edit, name="team_edit"),
     path("<int:pk>/delete/", views.team_delete, name="team_delete"),
     path("models/", views.model_profile_list, name="model_profile_list"),
+    path("models/<int:pk>/edit/", views.model_profile_edit, name="model_profile_edit"),
 ]

@@ -63,7 +63,8 @@ def _team_form(request, team: Team):
     team.saved_name = team.name  # validation writes the typed name into the instance
     if request.method != "POST":
         form = TeamForm(instance=team, owner=request.user)
-        formset = RoleFormSet(instance=team, prefix=ROLES_PREFIX, queryset=_roles(team))
+        formset = RoleFormSet(instance=team, prefix=ROLES_PREFIX, queryset=_roles(team),
+                              form_kwargs={"user": request.user})
         formset.extra = 1 if creating else 0  # a new team starts with one empty role
         return _render_team_form(request, team, form, formset)
 
@@ -71,7 +72,8 @@ def _team_form(request, team: Team):
         # Without JavaScript: the same page again, everything typed kept, one more empty role.
         data = _with_one_more_role(request.POST)
         form = TeamForm(data, instance=team, owner=request.user)
-        formset = RoleFormSet(data, instance=team, prefix=ROLES_PREFIX, queryset=_roles(team))
+        formset = RoleFormSet(data, instance=team, prefix=ROLES_PREFIX, queryset=_roles(team),
+                              form_kwargs={"user": request.user})
         _quiet(form, formset)
         # Focus the new role's name instead of the team's.
         form.fields["name"].widget.attrs.pop("autofocus", None)
@@ -79,7 +81,8 @@ def _team_form(request, team: Team):
         return _render_team_form(request, team, form, formset)
 
     form = TeamForm(request.POST, instance=team, owner=request.user)
-    formset = RoleFormSet(request.POST, instance=team, prefix=ROLES_PREFIX, queryset=_roles(team))
+    formset = RoleFormSet(request.POST, instance=team, prefix=ROLES_PREFIX, queryset=_roles(team),
+                              form_kwargs={"user": request.user})
     if form.is_valid() and formset.is_valid():
         try:
             team = _save(form, formset, owner=request.user)
@@ -183,5 +186,19 @@ def model_profile_list(request):
             profile = form.save()
             messages.success(request, f"Added the model profile “{profile.name}”.")
             return redirect("model_profile_list")
-    profiles = ModelProfile.objects.all()
+    profiles = ModelProfile.objects.usable_by(request.user).select_related("owner")
     return render(request, "teams/model_profiles.html", {"form": form, "profiles": profiles})
+
+
+@login_required
+def model_profile_edit(request, pk):
+    """The owner (or staff) changes a profile; a paused session picks the change up on resume."""
+    profile = get_object_or_404(ModelProfile, pk=pk)
+    if profile.owner_id != request.user.pk and not request.user.is_staff:
+        raise Http404("No such model profile")
+    form = ModelProfileForm(request.POST or None, instance=profile, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Saved the model profile “{profile.name}”. Paused sessions use it when resumed.")
+        return redirect("model_profile_list")
+    return render(request, "teams/model_profile_edit.html", {"form": form, "profile": profile})

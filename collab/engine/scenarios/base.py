@@ -36,7 +36,7 @@ import json
 import random
 from typing import Any
 
-from collab.engine.schema import SchemaError, as_type, json_type, show_value, validate_json  # noqa: F401 - re-exported
+from collab.engine.schema import as_type, json_type, show_value, validate_json  # noqa: F401 - re-exported
 
 REGISTRY: dict[str, type[Scenario]] = {}
 

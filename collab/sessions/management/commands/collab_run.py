@@ -148,7 +148,9 @@ class Command(BaseCommand):
             },
             "protocol": session.protocol, "topology": session.topology, "provider": session.provider,
             "turns": session.next_turn, "events": events.count(), "messages_per_role": dict(messages),
-            "tokens": session.tokens_used, "llm_calls": calls.count(),
+            "tokens": session.tokens_used, "tokens_estimated": session.tokens_estimated,
+            "agent_replies": session.agent_replies, "defaulted_replies": session.defaulted_replies,
+            "scores_unreliable": session.scores_unreliable, "llm_calls": calls.count(),
             "latency_ms_median": round(latency[len(latency) // 2], 1) if latency else None,
             "latency_ms_total": round(calls.aggregate(t=Sum("latency_ms"))["t"] or 0, 1),
             "wall_seconds": round(seconds, 2),
@@ -160,7 +162,7 @@ class Command(BaseCommand):
                  f"  {s['protocol']} / {s['topology']} on {s['provider']} agents, {s['turns']} turns, "
                  f"{s['events']} events",
                  f"  messages: {per_role}",
-                 f"  tokens {s['tokens']}, {s['llm_calls']} model calls, median latency {s['latency_ms_median']} ms, "
+                 f"  tokens {s['tokens']}{' (estimated)' if s['tokens_estimated'] else ''}, {s['llm_calls']} model calls, median latency {s['latency_ms_median']} ms, "
                  f"wall {s['wall_seconds']} s"]
         if s["scenario"]:
             figures = ", ".join(f"{k.replace('_', ' ')} {_figure(v)}" for k, v in s["scenario"]["scores"].items()
