@@ -63,3 +63,28 @@ def projects_for(user):
 
 def coders(project: Project) -> list[Coder]:
     return list(project.coders.select_related("user"))
+
+
+def visible_annotations(session: Session, user):
+    """The annotations a user may see on a session: all of a project they
+    own; their own in a project they code, and others' once revealed."""
+    if not user.is_authenticated:
+        return Annotation.objects.none()
+    return Annotation.objects.filter(session=session).filter(
+        Q(coder__project__owner=user) | Q(coder__user=user)
+        | Q(coder__project__revealed=True, coder__project__coders__user=user)).distinct()
+
+
+def annotated_seqs(session: Session, user) -> set[int]:
+    return set(visible_annotations(session, user).values_list("seq", flat=True))
+
+
+def label_choices(session: Session, user) -> list[tuple[int, str]]:
+    rows = visible_annotations(session, user).values_list("label_id", "label__name", "label__codebook__name").distinct()
+    return sorted({(pk, f"{name} ({book})") for pk, name, book in rows}, key=lambda r: r[1])
+
+
+def seqs_with_label(session: Session, user, label_id) -> set[int]:
+    if not str(label_id).isdigit():
+        return set()
+    return set(visible_annotations(session, user).filter(label_id=int(label_id)).values_list("seq", flat=True))

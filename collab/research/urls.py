@@ -6,4 +6,7 @@ urlpatterns = [
     path("", views.research_home, name="research_home"),
     path("import/", views.transcript_import, name="research_import"),
     path("sessions/<int:pk>/export/", views.session_export, name="session_export"),
+    path("sessions/<int:pk>/replay/", views.session_replay, name="session_replay"),
+    path("sessions/<int:pk>/replay/events/", views.replay_events, name="replay_events"),
+    path("sessions/<int:pk>/events/<int:seq>/calls/", views.event_calls, name="event_calls"),
 ]
