@@ -9,4 +9,10 @@ urlpatterns = [
     path("sessions/<int:pk>/replay/", views.session_replay, name="session_replay"),
     path("sessions/<int:pk>/replay/events/", views.replay_events, name="replay_events"),
     path("sessions/<int:pk>/events/<int:seq>/calls/", views.event_calls, name="event_calls"),
+    path("codebooks/new/", views.codebook_edit, name="codebook_new"),
+    path("codebooks/import/", views.codebook_import, name="codebook_import"),
+    path("codebooks/<int:pk>/", views.codebook_detail, name="codebook_detail"),
+    path("codebooks/<int:pk>/edit/", views.codebook_edit, name="codebook_edit"),
+    path("codebooks/<int:pk>/copy/", views.codebook_copy, name="codebook_copy"),
+    path("codebooks/<int:pk>/export/", views.codebook_export, name="codebook_export"),
 ]

@@ -3,14 +3,15 @@ checks access through permissions.require."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from collab.live import fragments
-from collab.research import permissions, selectors, services
+from collab.research import codebooks, permissions, selectors, services
 from collab.research.exchange import ImportRefused
+from collab.research.models import Codebook
 from collab.sessions import selectors as session_selectors
 from collab.sessions.events import serialize
 from collab.sessions.models import Session
@@ -24,6 +25,7 @@ def _session(request, pk, need: str = "view") -> Session:
 
 @login_required
 def research_home(request):
+    codebooks.ensure_shipped()
     return render(request, "research/home.html", {
         "projects": selectors.projects_for(request.user), "codebooks": selectors.codebooks_for(request.user)})
 
@@ -127,3 +129,82 @@ def event_calls(request, pk, seq):
     calls = session_selectors.llm_calls_for(session.pk, event.turn_index, event.actor)
     return render(request, "research/event_calls.html", {
         "session": session, "event": event, "event_html": _render(session, [event]), "calls": calls})
+
+
+# -- codebooks -----------------------------------------------------------------
+
+def _codebook(request, pk, need: str = "view") -> Codebook:
+    codebook = get_object_or_404(Codebook, pk=pk)
+    permissions.require(request.user, need, codebook)
+    return codebook
+
+
+def _posted_labels(post) -> list[dict]:
+    rows = sorted({int(k.split("-")[1]) for k in post if k.startswith("label-") and k.split("-")[1].isdigit()})
+    labels = []
+    for i in rows:
+        label_id = post.get(f"label-{i}-id", "")
+        labels.append({"id": int(label_id) if label_id.isdigit() else None, "name": post.get(f"label-{i}-name", ""),
+                       "color": post.get(f"label-{i}-color", ""), "definition": post.get(f"label-{i}-definition", ""),
+                       "example": post.get(f"label-{i}-example", ""), "retired": bool(post.get(f"label-{i}-retired"))})
+    return labels
+
+
+@login_required
+def codebook_detail(request, pk):
+    codebook = _codebook(request, pk)
+    return render(request, "research/codebook_detail.html", {
+        "codebook": codebook, "labels": codebook.labels.all(),
+        "can_edit": permissions.allowed(request.user, "edit", codebook)})
+
+
+@login_required
+def codebook_edit(request, pk=None):
+    codebook = _codebook(request, pk, "edit") if pk else None
+    error = None
+    if request.method == "POST":
+        try:
+            codebook = codebooks.codebook_save(
+                owner=request.user, codebook=codebook, name=request.POST.get("name", ""),
+                description=request.POST.get("description", ""), multi_label=bool(request.POST.get("multi_label")),
+                labels=_posted_labels(request.POST))
+        except codebooks.CodebookError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, f"Saved as version {codebook.version}.")
+            return redirect("codebook_detail", codebook.pk)
+    labels = list(codebook.labels.all()) if codebook else []
+    return render(request, "research/codebook_form.html", {
+        "codebook": codebook, "labels": labels, "blank_rows": range(len(labels), len(labels) + 3), "error": error,
+        "posted": request.POST if error else None}, status=400 if error else 200)
+
+
+@login_required
+@require_POST
+def codebook_copy(request, pk):
+    copy = codebooks.codebook_copy(owner=request.user, codebook=_codebook(request, pk))
+    messages.success(request, "Copied: this copy is yours to edit.")
+    return redirect("codebook_detail", copy.pk)
+
+
+@login_required
+def codebook_export(request, pk):
+    codebook = _codebook(request, pk)
+    response = JsonResponse(codebooks.codebook_json(codebook), json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="codebook-{codebook.pk}-v{codebook.version}.json"'
+    return response
+
+
+@login_required
+@require_POST
+def codebook_import(request):
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise codebooks.CodebookError("choose a codebook .json file")
+        codebook = codebooks.codebook_import(owner=request.user, data=upload.read(1_000_001))
+    except codebooks.CodebookError as exc:
+        messages.error(request, f"Codebook not imported: {exc}.")
+        return redirect("research_home")
+    messages.success(request, f"Imported codebook {codebook.name}.")
+    return redirect("codebook_detail", codebook.pk)
