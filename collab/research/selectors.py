@@ -6,10 +6,9 @@ from collections.abc import Iterator
 from django.db.models import Q
 
 from collab.research import exchange
+from collab.research.annotation import UNIT_KINDS
 from collab.research.models import Adjudication, Annotation, Codebook, Coder, Project
 from collab.sessions.models import Session
-
-UNIT_KINDS = ("message", "action", "vote", "plan")  # the events a project codes
 
 
 def label_name(label) -> str:
@@ -88,3 +87,103 @@ def seqs_with_label(session: Session, user, label_id) -> set[int]:
     if not str(label_id).isdigit():
         return set()
     return set(visible_annotations(session, user).filter(label_id=int(label_id)).values_list("seq", flat=True))
+
+
+def project_units(project: Project) -> list[tuple[int, int]]:
+    """Every codable event of the project, in session then seq order."""
+    from collab.sessions.models import Event
+
+    return list(Event.objects.filter(session__in=project.sessions.all(), kind__in=UNIT_KINDS)
+                .order_by("session_id", "seq").values_list("session_id", "seq"))
+
+
+def progress(project: Project, coders: list[Coder]) -> dict[int, dict]:
+    """coder id -> reviewed and total codable events, per session and overall."""
+    from collections import Counter
+
+    from collab.research.models import Reviewed
+
+    units = project_units(project)
+    totals = Counter(s for s, _ in units)
+    unit_set = set(units)
+    out = {}
+    for coder in coders:
+        done = Counter(s for s, q in Reviewed.objects.filter(coder=coder).values_list("session_id", "seq")
+                       if (s, q) in unit_set)
+        reviewed = sum(done.values())
+        out[coder.pk] = {"done": reviewed, "total": len(units),
+                         "percent": round(100 * reviewed / len(units)) if units else 0,
+                         "sessions": {s: (done[s], totals[s]) for s in totals}}
+    return out
+
+
+def coding_view(project: Project, coder: Coder | None, session: Session, viewer) -> dict:
+    """What the coding page shows: the session's codable events with their
+    text, the coder's own labels, notes, and (once revealed, or for the
+    owner) everyone else's, plus model suggestions for a human coder."""
+    from collab.research.models import Reviewed
+    from collab.sessions.models import Event
+
+    events = list(Event.objects.filter(session=session, kind__in=UNIT_KINDS).order_by("seq"))
+    mine = (Annotation.objects.filter(coder=coder, session=session) if coder else Annotation.objects.none())
+    reviewed = ({r.seq: r for r in Reviewed.objects.filter(coder=coder, session=session)} if coder else {})
+    others = Annotation.objects.none()
+    if project.revealed or viewer.pk == project.owner_id:
+        others = Annotation.objects.filter(coder__project=project, session=session, coder__kind=Coder.Kind.HUMAN)
+        if coder:
+            others = others.exclude(coder=coder)
+    suggestions = Annotation.objects.filter(coder__project=project, session=session, coder__kind=Coder.Kind.MODEL)
+    return {"events": events, "mine": list(mine.values("id", "seq", "label_id", "start", "end", "quote")),
+            "reviewed": reviewed,
+            "others": list(others.select_related("coder__user", "label").values(
+                "seq", "label__name", "coder__user__username", "start", "end")),
+            "suggestions": list(suggestions.values("id", "seq", "label_id", "label__name")) if coder else []}
+
+
+def sessions_to_pick(user, filters) -> list[Session]:
+    """The owner's sessions, filtered for picking a project's set."""
+    rows = Session.objects.filter(owner=user).order_by("-created_at")
+    if filters.get("q"):
+        rows = rows.filter(title__icontains=filters["q"][:100])
+    if filters.get("status") in Session.Status.values:
+        rows = rows.filter(status=filters["status"])
+    if filters.get("scenario"):
+        rows = rows.filter(scenario=filters["scenario"][:40])
+    if filters.get("imported") == "1":
+        rows = rows.filter(state__has_key="imported")
+    return list(rows[:200])
+
+
+def disagreements(project: Project) -> list[dict]:
+    """Every event two or more human coders labelled differently, side by
+    side, with the gold label if one was recorded."""
+    from collab.research.agreement import coder_values
+    from collab.sessions.models import Event
+
+    humans = list(project.coders.filter(kind=Coder.Kind.HUMAN).select_related("user"))
+    values = coder_values(project, humans)
+    units = sorted({u for v in values.values() for u in v})
+    labels = {label.pk: label for label in project.codebook.labels.all()}
+    gold = {(g.session_id, g.seq): [label.pk for label in g.labels.all()]
+            for g in Adjudication.objects.filter(project=project).prefetch_related("labels")}
+    rows = []
+    for unit in units:
+        coded = [(c, values[c.pk][unit]) for c in humans if unit in values[c.pk]]
+        if len(coded) < 2 or len({s for _, s in coded}) < 2:
+            continue
+        rows.append({"session": unit[0], "seq": unit[1],
+                     "coders": [(c.name, [labels[x] for x in sorted(s)]) for c, s in coded],
+                     "gold": gold.get(unit), "decided": unit in gold})
+    texts = {(e.session_id, e.seq): e for e in Event.objects.filter(
+        Q(*[Q(session_id=r["session"], seq=r["seq"]) for r in rows], _connector=Q.OR))} if rows else {}
+    for row in rows:
+        event = texts.get((row["session"], row["seq"]))
+        row["event"] = event
+        row["text"] = ((event.payload or {}).get("text") or "") if event else ""
+    return rows
+
+
+def coder_runs(project: Project) -> list:
+    from collab.research.models import CoderRun
+
+    return list(CoderRun.objects.filter(coder__project=project).select_related("coder")[:10])

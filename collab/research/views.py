@@ -1,17 +1,20 @@
 """Thin doors over the workbench's services and selectors. Every view
 checks access through permissions.require."""
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from collab.live import fragments
-from collab.research import codebooks, permissions, selectors, services
+from collab.research import agreement, annotation, codebooks, permissions, selectors, services
 from collab.research.exchange import ImportRefused
-from collab.research.models import Codebook
+from collab.research.models import Codebook, Project
 from collab.sessions import selectors as session_selectors
 from collab.sessions.events import serialize
 from collab.sessions.models import Session
@@ -208,3 +211,176 @@ def codebook_import(request):
         return redirect("research_home")
     messages.success(request, f"Imported codebook {codebook.name}.")
     return redirect("codebook_detail", codebook.pk)
+
+
+# -- annotation projects ---------------------------------------------------------
+
+def _project(request, pk, need: str = "view") -> Project:
+    project = get_object_or_404(Project.objects.select_related("codebook", "owner"), pk=pk)
+    permissions.require(request.user, need, project)
+    return project
+
+
+def _owner_only(request, project: Project) -> None:
+    if project.owner_id != request.user.pk:
+        raise Http404("Not found")
+
+
+@login_required
+def project_new(request):
+    codebooks.ensure_shipped()
+    sessions = selectors.sessions_to_pick(request.user, request.GET)
+    error = None
+    if request.method == "POST":
+        picked = list(Session.objects.filter(pk__in=[p for p in request.POST.getlist("sessions") if p.isdigit()]))
+        book = Codebook.objects.filter(pk=request.POST.get("codebook") or 0).first()
+        try:
+            if book is None:
+                raise annotation.AnnotationError("pick a codebook")
+            project = annotation.project_create(owner=request.user, name=request.POST.get("name", ""), codebook=book,
+                                                sessions=picked, instructions=request.POST.get("instructions", ""))
+        except annotation.AnnotationError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, "Project created. Invite coders by link or username.")
+            return redirect("project_detail", project.pk)
+    return render(request, "research/project_new.html", {
+        "sessions": sessions, "codebooks": selectors.codebooks_for(request.user), "error": error,
+        "filters": request.GET, "posted": request.POST if error else None}, status=400 if error else 200)
+
+
+@login_required
+def project_detail(request, pk):
+    project = _project(request, pk)
+    coders = selectors.coders(project)
+    is_owner = project.owner_id == request.user.pk
+    me = permissions.coder_for(project, request.user)
+    return render(request, "research/project_detail.html", {
+        "project": project, "is_owner": is_owner, "me": me, "coders": coders,
+        "progress": selectors.progress(project, coders if is_owner else [me]),
+        "sessions": list(project.sessions.order_by("pk")),
+        "invite_url": request.build_absolute_uri(reverse("project_join", args=[project.invite_token])),
+        "runs": selectors.coder_runs(project) if is_owner else [],
+    })
+
+
+@login_required
+def project_join(request, token):
+    project = get_object_or_404(Project, invite_token=token)
+    if request.method == "POST":
+        try:
+            annotation.coder_add(project=project, by=request.user, user=request.user)
+        except annotation.AnnotationError as exc:
+            messages.error(request, str(exc))
+            return redirect("research_home")
+        messages.success(request, f"You code for {project.name}.")
+        return redirect("project_detail", project.pk)
+    return render(request, "research/project_join.html", {"project": project})
+
+
+@login_required
+@require_POST
+def project_coder_add(request, pk):
+    project = _project(request, pk)
+    _owner_only(request, project)
+    try:
+        coder = annotation.coder_add_by_name(project=project, by=request.user, username=request.POST.get("username", ""))
+    except annotation.AnnotationError as exc:
+        messages.error(request, f"Not added: {exc}.")
+    else:
+        messages.success(request, f"{coder.name} codes for this project now.")
+    return redirect("project_detail", project.pk)
+
+
+@login_required
+@require_POST
+def project_reveal(request, pk):
+    project = _project(request, pk)
+    _owner_only(request, project)
+    annotation.project_reveal(project=project, by=request.user, revealed=request.POST.get("revealed") == "1")
+    messages.success(request, "Labels revealed to every coder." if project.revealed else "Labels hidden again.")
+    return redirect("project_detail", project.pk)
+
+
+@login_required
+def project_code(request, pk, session_pk):
+    """The keyboard-first coding page for one session of the project."""
+    project = _project(request, pk, "annotate")
+    session = get_object_or_404(project.sessions, pk=session_pk)
+    me = permissions.coder_for(project, request.user)
+    view = selectors.coding_view(project, me, session, request.user)
+    sessions = list(project.sessions.order_by("pk").values_list("pk", flat=True))
+    index = sessions.index(session.pk)
+    return render(request, "research/code.html", {
+        "project": project, "session": session, "me": me, "labels": project.codebook.labels.filter(retired=False),
+        "all_labels": {label.pk: label for label in project.codebook.labels.all()}, **view,
+        "roles": _roles(session), "next_session": sessions[index + 1] if index + 1 < len(sessions) else None,
+        "prev_session": sessions[index - 1] if index else None,
+        "state": {"mine": view["mine"], "reviewed": sorted(view["reviewed"]),
+                  "labels": {label.pk: {"name": selectors.label_name(label), "color": label.color}
+                             for label in project.codebook.labels.all()},
+                  "suggestions": view["suggestions"],
+                  "notes": {seq: r.note for seq, r in view["reviewed"].items() if r.note},
+                  "verdicts": {seq: r.suggestion_verdict for seq, r in view["reviewed"].items() if r.suggestion_verdict}},
+    })
+
+
+@login_required
+@require_POST
+def project_annotate(request, pk):
+    """The coding page's one door: label, unlabel, review, note, undo,
+    accept or reject a suggestion. JSON in, JSON out."""
+    project = _project(request, pk, "annotate")
+    try:
+        body = json.loads(request.body or b"{}")
+        if not isinstance(body, dict):
+            raise ValueError
+    except ValueError:
+        return JsonResponse({"error": "send a JSON object"}, status=400)
+    try:
+        result = annotation.apply(project=project, user=request.user, action=body)
+    except annotation.AnnotationError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse(result)
+
+
+@login_required
+def project_adjudicate(request, pk):
+    project = _project(request, pk)
+    _owner_only(request, project)
+    if request.method == "POST":
+        try:
+            annotation.adjudicate(project=project, by=request.user, session_id=int(request.POST.get("session", 0)),
+                                  seq=int(request.POST.get("seq", 0)),
+                                  label_ids=[x for x in request.POST.getlist("label") if x.isdigit()])
+        except (annotation.AnnotationError, ValueError) as exc:
+            messages.error(request, f"Not recorded: {exc}.")
+        else:
+            messages.success(request, f"Gold label recorded for #{request.POST.get('seq')}.")
+        return redirect(f"{reverse('project_adjudicate', args=[project.pk])}#d-{request.POST.get('session')}-{request.POST.get('seq')}")
+    return render(request, "research/adjudicate.html", {
+        "project": project, "rows": selectors.disagreements(project),
+        "labels": project.codebook.labels.filter(retired=False)})
+
+
+@login_required
+def project_agreement(request, pk):
+    project = _project(request, pk)
+    _owner_only(request, project)
+    return render(request, "research/agreement.html", {"project": project, **agreement.project_agreement(project)})
+
+
+@login_required
+def project_export(request, pk):
+    project = _project(request, pk)
+    _owner_only(request, project)
+    fmt = "csv" if request.GET.get("format") == "csv" else "jsonl"
+
+    def chunks():
+        for session in project.sessions.order_by("pk"):
+            yield from selectors.export_chunks(session, format=fmt, annotations=True, projects=[project])
+
+    response = StreamingHttpResponse(chunks(), content_type="text/csv; charset=utf-8" if fmt == "csv"
+                                     else "application/x-ndjson; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="collab-project-{project.pk}.{fmt}"'
+    return response
