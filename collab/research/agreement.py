@@ -12,6 +12,7 @@ category; per label, the value is whether the label is present.
 """
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -86,8 +87,10 @@ def pair(a: Coder, b: Coder, xs: list, ys: list, names: dict) -> Pair:
     if not units:
         return Pair(a.name, b.name, a.kind, b.kind, 0, None, None)
     categories = sorted(set(xs) | set(ys), key=lambda c: names.get(c, str(c)))
-    kappa = _finite(cohen_kappa_score(xs, ys)) if len(categories) > 1 else None
-    matrix = confusion_matrix(xs, ys, labels=categories).tolist()
+    kappa = _finite(cohen_kappa_score(xs, ys, labels=categories)) if len(categories) > 1 else None
+    with warnings.catch_warnings():  # one category only: the 1x1 matrix is right, sklearn warns anyway
+        warnings.simplefilter("ignore", UserWarning)
+        matrix = confusion_matrix(xs, ys, labels=categories).tolist()
     percent = sum(x == y for x, y in zip(xs, ys, strict=True)) / units
     return Pair(a.name, b.name, a.kind, b.kind, units, kappa, percent, [names.get(c, str(c)) for c in categories],
                 matrix)
