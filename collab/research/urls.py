@@ -25,4 +25,8 @@ urlpatterns = [
     path("projects/<int:pk>/adjudicate/", views.project_adjudicate, name="project_adjudicate"),
     path("projects/<int:pk>/agreement/", views.project_agreement, name="project_agreement"),
     path("projects/<int:pk>/export/", views.project_export, name="project_export"),
+    path("projects/<int:pk>/coder/", views.coder_run_start, name="coder_run_start"),
+    path("projects/<int:pk>/coder/<int:run_pk>/", views.coder_run_status, name="coder_run_status"),
+    path("projects/<int:pk>/coder/<int:run_pk>/cancel/", views.coder_run_cancel, name="coder_run_cancel"),
+    path("projects/<int:pk>/coder/<int:run_pk>/calls/", views.coder_run_calls, name="coder_run_calls"),
 ]

@@ -12,12 +12,13 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from collab.live import fragments
-from collab.research import agreement, annotation, codebooks, permissions, selectors, services
+from collab.research import agreement, annotation, codebooks, coder, permissions, selectors, services
 from collab.research.exchange import ImportRefused
-from collab.research.models import Codebook, Project
+from collab.research.models import Codebook, CoderRun, Project
 from collab.sessions import selectors as session_selectors
 from collab.sessions.events import serialize
 from collab.sessions.models import Session
+from collab.teams.models import ModelProfile
 
 
 def _session(request, pk, need: str = "view") -> Session:
@@ -261,6 +262,7 @@ def project_detail(request, pk):
         "sessions": list(project.sessions.order_by("pk")),
         "invite_url": request.build_absolute_uri(reverse("project_join", args=[project.invite_token])),
         "runs": selectors.coder_runs(project) if is_owner else [],
+        "profiles": ModelProfile.objects.filter(provider=ModelProfile.Provider.OPENAI) if is_owner else [],
     })
 
 
@@ -284,11 +286,11 @@ def project_coder_add(request, pk):
     project = _project(request, pk)
     _owner_only(request, project)
     try:
-        coder = annotation.coder_add_by_name(project=project, by=request.user, username=request.POST.get("username", ""))
+        added = annotation.coder_add_by_name(project=project, by=request.user, username=request.POST.get("username", ""))
     except annotation.AnnotationError as exc:
         messages.error(request, f"Not added: {exc}.")
     else:
-        messages.success(request, f"{coder.name} codes for this project now.")
+        messages.success(request, f"{added.name} codes for this project now.")
     return redirect("project_detail", project.pk)
 
 
@@ -384,3 +386,48 @@ def project_export(request, pk):
                                      else "application/x-ndjson; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="collab-project-{project.pk}.{fmt}"'
     return response
+
+
+# -- model coder -------------------------------------------------------------------
+
+def _run(request, pk, run_pk) -> CoderRun:
+    project = _project(request, pk)
+    _owner_only(request, project)
+    return get_object_or_404(CoderRun.objects.select_related("coder__project"), pk=run_pk, coder__project=project)
+
+
+@login_required
+@require_POST
+def coder_run_start(request, pk):
+    project = _project(request, pk)
+    _owner_only(request, project)
+    profile_id = request.POST.get("profile", "")
+    profile = ModelProfile.objects.filter(pk=profile_id).first() if profile_id.isdigit() else None
+    try:
+        coder.run_start(project=project, by=request.user, profile=profile)
+    except annotation.AnnotationError as exc:
+        messages.error(request, f"Not started: {exc}.")
+    else:
+        messages.success(request, "The model coder started; its labels appear as suggestions to your coders.")
+    return redirect(f"{reverse('project_detail', args=[project.pk])}#model-coder")
+
+
+@login_required
+def coder_run_status(request, pk, run_pk):
+    return render(request, "research/_run.html", {"run": _run(request, pk, run_pk), "project_pk": pk})
+
+
+@login_required
+@require_POST
+def coder_run_cancel(request, pk, run_pk):
+    run = coder.run_cancel(run=_run(request, pk, run_pk), by=request.user)
+    if request.htmx:
+        return render(request, "research/_run.html", {"run": run, "project_pk": pk})
+    messages.success(request, "Cancelled.")
+    return redirect(f"{reverse('project_detail', args=[pk])}#model-coder")
+
+
+@login_required
+def coder_run_calls(request, pk, run_pk):
+    run = _run(request, pk, run_pk)
+    return render(request, "research/coder_calls.html", {"run": run, "calls": run.calls.all()[:500]})
