@@ -13,6 +13,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from collab.research.codebooks import codebook_save
 from collab.research.models import Adjudication, Annotation, Project
+
 pytest.register_assert_rewrite("tests.browser")  # it is a plugin too: rewrite it before the import
 
 from tests.browser import SCREENSHOTS, log_in  # noqa: E402
