@@ -211,3 +211,22 @@ def test_project_needs_own_sessions_and_a_name(client, owner, outsider, session,
     response = client.post("/research/projects/new/", {"name": "", "codebook": sentiment.pk, "sessions": [session.pk]})
     assert response.status_code == 400 and "give the project a name" in response.content.decode()
     assert not Coder.objects.exists()
+
+
+def test_coding_page_is_paged_and_opens_where_the_coder_left_off(client, owner, alice, sentiment, transactional_db):
+    long = run_session(owner, pad_to=400, title="Long")
+    project = annotation.project_create(owner=owner, name="Long", codebook=sentiment, sessions=[long])
+    annotation.coder_add(project=project, by=owner, user=alice)
+    seqs = [e.seq for e in units(long)]
+    assert len(seqs) > 200
+    client.force_login(alice)
+    url = f"/research/projects/{project.pk}/code/{long.pk}/"
+    first = client.get(url).content.decode()
+    assert first.count('<article class="unit') == 100 and 'data-next="?page=2"' in first and f">0</output> of {len(seqs)} reviewed" in first
+    for seq in seqs[:120]:
+        annotation.mark_reviewed(project=project, user=alice, session_id=long.pk, seq=seq)
+    resumed = client.get(url).content.decode()
+    assert f'id="u-{seqs[120]}"' in resumed and f'id="u-{seqs[99]}"' not in resumed and "Events page 2 of" in resumed
+    assert f">120</output> of {len(seqs)} reviewed" in resumed and 'data-prev="?page=1"' in resumed
+    linked = client.get(url + f"?seq={seqs[5]}").content.decode()
+    assert f'id="u-{seqs[5]}"' in linked and "Events page 1 of" in linked

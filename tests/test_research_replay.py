@@ -59,7 +59,7 @@ def test_replay_page_opens_at_a_position_and_serves_chunks(client, owner, long_s
     url = f"/research/sessions/{long_session.pk}/replay/"
     page = client.get(url + "?at=300").content.decode()
     assert 'id="ev-300"' in page and 'id="ev-301"' not in page and 'data-at="300"' in page
-    assert 'id="ev-101"' in page and 'id="ev-100"' not in page  # a window of 200, not the whole log
+    assert 'id="ev-241"' in page and 'id="ev-240"' not in page  # a window of 60, not the whole log
     assert 'data-at="42"' in client.get(url + "?seq=42").content.decode()  # an event's own link
     assert 'class="mark mark-intervention"' in page and 'class="mark mark-vote"' in page
     assert 'class="mark mark-round"' in page
@@ -99,3 +99,14 @@ def test_model_calls_behind_a_message_for_members_who_may_see_them(client, owner
     assert url not in client.get(f"/sessions/{session.pk}/transcript/").content.decode()
     client.force_login(outsider)
     assert client.get(url).status_code == 404
+
+
+def test_dense_sessions_get_merged_scrubber_marks(client, owner):
+    dense = run_session(owner, pad_to=1200, title="Dense")
+    client.force_login(owner)
+    page = client.get(f"/research/sessions/{dense.pk}/replay/").content.decode()
+    marks = re.findall(r'<span class="mark mark-(\w+)" style="left: ([\d.]+)%" data-seq="(\d+)" title="([^"]+)"', page)
+    assert 100 < len(marks) <= 200
+    assert all(0 <= float(left) <= 100 for _, left, _, _ in marks)
+    assert any("intervention" in title and "vote" in title for _, _, _, title in marks)
+    assert {kind for kind, _, _, _ in marks} == {"intervention"}  # the most notable kind leads each slot

@@ -55,6 +55,7 @@ def coder_add(*, project: Project, by, user) -> Coder:
     if user.pk == project.owner_id:
         raise AnnotationError("the owner adjudicates; invite someone else to code")
     coder, _ = Coder.objects.get_or_create(project=project, user=user, kind=Coder.Kind.HUMAN)
+    project.__dict__.pop("_coders", None)
     for session in project.sessions.all():
         if session_permissions.capacity(session, user) is None:  # never lower someone's existing capacity
             session_services.membership_add(session=session, by=project.owner, user=user,
@@ -70,10 +71,11 @@ def coder_add_by_name(*, project: Project, by, username: str) -> Coder:
 
 
 def _event(project: Project, session_id: int, seq: int) -> Event:
-    if not project.sessions.filter(pk=session_id).exists():
-        raise AnnotationError("that session is not in this project")
-    event = Event.objects.filter(session_id=session_id, seq=seq, kind__in=UNIT_KINDS).first()
+    event = Event.objects.filter(session_id=session_id, session__annotation_projects=project, seq=seq,
+                                 kind__in=UNIT_KINDS).first()
     if event is None:
+        if not project.sessions.filter(pk=session_id).exists():
+            raise AnnotationError("that session is not in this project")
         raise AnnotationError(f"no codable event #{seq} in session {session_id}")
     return event
 
@@ -99,7 +101,7 @@ def _reviewed(coder: Coder, session_id: int, seq: int) -> Reviewed:
     return row
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # one transaction with its caller's, no savepoint
 def annotate(*, project: Project, user, session_id: int, seq: int, label_id, start=None, end=None) -> dict:
     """Label a whole event (no offsets) or a span [start, end) of its text.
     Whole-event labels toggle; in a single-label codebook a new label
@@ -131,7 +133,7 @@ def annotate(*, project: Project, user, session_id: int, seq: int, label_id, sta
     return {"created": annotation_dict(created) if created else None, "removed": removed_rows}
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # one transaction with its caller's, no savepoint
 def annotation_delete(*, project: Project, user, annotation_id: int) -> dict:
     coder = _require_coder(project, user)
     annotation = Annotation.objects.filter(pk=annotation_id, coder=coder).first()
@@ -142,7 +144,7 @@ def annotation_delete(*, project: Project, user, annotation_id: int) -> dict:
     return {"created": None, "removed": [row]}
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # one transaction with its caller's, no savepoint
 def mark_reviewed(*, project: Project, user, session_id: int, seq: int, note: str | None = None) -> Reviewed:
     """Moving past an event marks it reviewed (no label means none applies)."""
     coder = _require_coder(project, user)
@@ -184,7 +186,7 @@ def adjudicate(*, project: Project, by, session_id: int, seq: int, label_ids: li
     return decision
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # one transaction with its caller's, no savepoint
 def suggestion_verdict(*, project: Project, user, suggestion_id: int, accept: bool) -> dict:
     """A human takes a model coder's suggestion (it becomes their label) or
     rejects it; either way the verdict is kept for the record."""

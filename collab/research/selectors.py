@@ -117,24 +117,41 @@ def progress(project: Project, coders: list[Coder]) -> dict[int, dict]:
     return out
 
 
-def coding_view(project: Project, coder: Coder | None, session: Session, viewer) -> dict:
-    """What the coding page shows: the session's codable events with their
-    text, the coder's own labels, notes, and (once revealed, or for the
-    owner) everyone else's, plus model suggestions for a human coder."""
+CODE_PAGE = 100  # codable events per coding page
+
+
+def coding_view(project: Project, coder: Coder | None, session: Session, viewer, *, page=None, seq=None) -> dict:
+    """What one coding page shows: a page of the session's codable events
+    (the page holding `seq`, else page `page`, else the coder's first
+    unreviewed event), the coder's own labels and notes, everyone else's once
+    revealed (or for the owner), and model suggestions for a human coder."""
     from collab.research.models import Reviewed
     from collab.sessions.models import Event
 
-    events = list(Event.objects.filter(session=session, kind__in=UNIT_KINDS).order_by("seq"))
-    mine = (Annotation.objects.filter(coder=coder, session=session) if coder else Annotation.objects.none())
-    reviewed = ({r.seq: r for r in Reviewed.objects.filter(coder=coder, session=session)} if coder else {})
+    seqs = list(Event.objects.filter(session=session, kind__in=UNIT_KINDS).order_by("seq").values_list("seq", flat=True))
+    done = set(Reviewed.objects.filter(coder=coder, session=session).values_list("seq", flat=True)) if coder else set()
+    pages = max(1, -(-len(seqs) // CODE_PAGE))
+    if seq is not None and seq in seqs:
+        index = seqs.index(seq) // CODE_PAGE
+    elif page is not None:
+        index = min(max(page - 1, 0), pages - 1)
+    else:
+        index = next((i for i, s in enumerate(seqs) if s not in done), 0) // CODE_PAGE
+    window = seqs[index * CODE_PAGE:(index + 1) * CODE_PAGE]
+    first, last = (window[0], window[-1]) if window else (0, -1)
+    in_window = {"session": session, "seq__gte": first, "seq__lte": last}
+    events = list(Event.objects.filter(kind__in=UNIT_KINDS, **in_window).order_by("seq"))
+    mine = Annotation.objects.filter(coder=coder, **in_window) if coder else Annotation.objects.none()
+    reviewed = {r.seq: r for r in Reviewed.objects.filter(coder=coder, **in_window)} if coder else {}
     others = Annotation.objects.none()
     if project.revealed or viewer.pk == project.owner_id:
-        others = Annotation.objects.filter(coder__project=project, session=session, coder__kind=Coder.Kind.HUMAN)
+        others = Annotation.objects.filter(coder__project=project, coder__kind=Coder.Kind.HUMAN, **in_window)
         if coder:
             others = others.exclude(coder=coder)
-    suggestions = Annotation.objects.filter(coder__project=project, session=session, coder__kind=Coder.Kind.MODEL)
+    suggestions = Annotation.objects.filter(coder__project=project, coder__kind=Coder.Kind.MODEL, **in_window)
     return {"events": events, "mine": list(mine.values("id", "seq", "label_id", "start", "end", "quote")),
-            "reviewed": reviewed,
+            "reviewed": reviewed, "reviewed_total": len(done & set(seqs)), "units_total": len(seqs),
+            "page": index + 1, "pages": pages,
             "others": list(others.select_related("coder__user", "label").values(
                 "seq", "label__name", "coder__user__username", "start", "end")),
             "suggestions": list(suggestions.values("id", "seq", "label_id", "label__name")) if coder else []}
@@ -187,3 +204,35 @@ def coder_runs(project: Project) -> list:
     from collab.research.models import CoderRun
 
     return list(CoderRun.objects.filter(coder__project=project).select_related("coder")[:10])
+
+
+MARKER_SLOTS = 200  # a scrubber shows at most this many marks; denser sessions share slots
+MARKER_PRIORITY = ["intervention", "seat", "plan", "vote", "round", "annotation"]
+
+
+def replay_markers(session: Session, user) -> list[dict]:
+    """The scrubber's marks: each event worth a mark (see
+    sessions.selectors.timeline_markers) and each annotated one, placed in
+    percent along the session. When there are more than MARKER_SLOTS, marks
+    in the same slot merge into one that names what it holds and jumps to
+    its most notable event."""
+    from collections import Counter
+
+    from collab.sessions import selectors as session_selectors
+
+    marks = session_selectors.timeline_markers(session.pk)
+    marks += [{"seq": seq, "type": "annotation", "title": "annotated"} for seq in annotated_seqs(session, user)]
+    span = max(session.last_seq - 1, 1)
+    if len(marks) <= MARKER_SLOTS:
+        return [{**m, "left": round((m["seq"] - 1) * 100 / span, 3)} for m in sorted(marks, key=lambda m: m["seq"])]
+    slots: dict[int, list[dict]] = {}
+    for m in marks:
+        slots.setdefault(min(MARKER_SLOTS - 1, (m["seq"] - 1) * MARKER_SLOTS // span), []).append(m)
+    merged = []
+    for slot, group in sorted(slots.items()):
+        top = min(group, key=lambda m: (MARKER_PRIORITY.index(m["type"]), m["seq"]))
+        counts = Counter(m["type"] for m in group)
+        seqs = [m["seq"] for m in group]
+        merged.append({"seq": top["seq"], "type": top["type"], "left": round(slot * 100 / MARKER_SLOTS, 3),
+                       "title": f"{min(seqs)}–{max(seqs)}: " + ", ".join(f"{n} {t}" for t, n in counts.most_common())})
+    return merged

@@ -65,7 +65,8 @@ def transcript_import(request):
     return redirect("session_transcript", session.pk)
 
 
-REPLAY_WINDOW = 200
+REPLAY_WINDOW = 60  # events rendered into the page around the position: a screenful and then some
+REPLAY_CHUNK = 100  # events per fetch while playing
 
 
 def _roles(session: Session) -> dict[str, dict]:
@@ -93,14 +94,10 @@ def session_replay(request, pk):
     last = session.last_seq
     at = _int(request.GET.get("at", request.GET.get("seq")), 0, 0, last)
     window = session_selectors.events_between(session.pk, max(1, at - REPLAY_WINDOW + 1), at) if at else []
-    markers = session_selectors.timeline_markers(session.pk)
-    markers += [{"seq": seq, "type": "annotation", "title": "annotated"}
-                for seq in selectors.annotated_seqs(session, request.user)]
     return render(request, "research/replay.html", {
         "session": session, "at": at, "last": last, "events_html": _render(session, window),
         "window_from": window[0].seq if window else at + 1,
-        "markers": [{**m, "left": round((m["seq"] - 1) * 100 / max(last - 1, 1), 3)}
-                    for m in sorted(markers, key=lambda m: m["seq"])],
+        "markers": selectors.replay_markers(session, request.user),
         "can_export": permissions.allowed(request.user, "export", session),
     })
 
@@ -110,7 +107,7 @@ def replay_events(request, pk):
     """A chunk of rendered events for the replay: `after=SEQ` for the next
     ones, or `upto=SEQ` for the window ending there."""
     session = _session(request, pk)
-    limit = _int(request.GET.get("limit"), REPLAY_WINDOW, 1, 500)
+    limit = _int(request.GET.get("limit"), REPLAY_CHUNK, 1, 500)
     if "upto" in request.GET:
         upto = _int(request.GET.get("upto"), 0, 0, session.last_seq)
         rows = session_selectors.events_between(session.pk, max(1, upto - limit + 1), upto) if upto else []
@@ -310,7 +307,9 @@ def project_code(request, pk, session_pk):
     project = _project(request, pk, "annotate")
     session = get_object_or_404(project.sessions, pk=session_pk)
     me = permissions.coder_for(project, request.user)
-    view = selectors.coding_view(project, me, session, request.user)
+    page, seq = request.GET.get("page", ""), request.GET.get("seq", "")
+    view = selectors.coding_view(project, me, session, request.user, page=int(page) if page.isdigit() else None,
+                                 seq=int(seq) if seq.isdigit() else None)
     sessions = list(project.sessions.order_by("pk").values_list("pk", flat=True))
     index = sessions.index(session.pk)
     return render(request, "research/code.html", {
@@ -318,6 +317,8 @@ def project_code(request, pk, session_pk):
         "all_labels": {label.pk: label for label in project.codebook.labels.all()}, **view,
         "roles": _roles(session), "next_session": sessions[index + 1] if index + 1 < len(sessions) else None,
         "prev_session": sessions[index - 1] if index else None,
+        "next_page": view["page"] + 1 if view["page"] < view["pages"] else None,
+        "prev_page": view["page"] - 1 if view["page"] > 1 else None,
         "state": {"mine": view["mine"], "reviewed": sorted(view["reviewed"]),
                   "labels": {label.pk: {"name": selectors.label_name(label), "color": label.color}
                              for label in project.codebook.labels.all()},

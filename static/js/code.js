@@ -15,6 +15,7 @@
   var labels = state.labels;
   var mine = state.mine.map(function (a) { return {id: a.id, seq: a.seq, label: a.label_id, start: a.start, end: a.end}; });
   var reviewed = new Set(state.reviewed);
+  var initiallyReviewed = reviewed.size;
   var notes = state.notes;
   var verdicts = state.verdicts;
   var suggestions = state.suggestions;
@@ -86,7 +87,7 @@
     }
     touched.forEach(function (seq) { var u = unitFor(seq); if (u) draw(u); });
     var count = document.getElementById("reviewed-count");
-    if (count) count.textContent = units.filter(function (u) { return reviewed.has(parseInt(u.dataset.seq, 10)); }).length;
+    if (count) count.textContent = parseInt(count.dataset.base, 10) + reviewed.size - initiallyReviewed;
   }
 
   // -- drawing ---------------------------------------------------------------
@@ -149,14 +150,30 @@
     var unit = units[current];
     unit.focus({preventScroll: true});
     if (scroll !== false) unit.scrollIntoView({block: "center"});
-    history.replaceState(null, "", "#u-" + unit.dataset.seq);
+    history.replaceState(null, "", "?seq=" + unit.dataset.seq + "#u-" + unit.dataset.seq);
   }
   function seqOf(i) { return parseInt(units[i].dataset.seq, 10); }
+  var unitsBox = document.getElementById("units");
+  function whenSaved(then) {
+    // Leave the page only once the queue is empty (it would survive anyway, in localStorage).
+    if (!queue.length) then(); else window.addEventListener("collab:saved", function again() {
+      if (queue.length) return;
+      window.removeEventListener("collab:saved", again);
+      then();
+    });
+  }
   function move(delta) {
     if (!units.length) return;
     var seq = seqOf(current);
     if (delta > 0 && !reviewed.has(seq)) enqueue({op: "review", session: session, seq: seq});
-    focusUnit(current + delta);
+    var target = current + delta;
+    if (target >= units.length && unitsBox.dataset.next) {
+      whenSaved(function () { location.assign(unitsBox.dataset.next); });
+    } else if (target < 0 && unitsBox.dataset.prev) {
+      whenSaved(function () { location.assign(unitsBox.dataset.prev + "#end"); });
+    } else {
+      focusUnit(target);
+    }
   }
   function selectionSpan() {
     var sel = window.getSelection();
@@ -233,11 +250,13 @@
   });
 
   units.forEach(draw);
-  var fromHash = units.findIndex(function (u) { return "#u-" + u.dataset.seq === location.hash; });
+  var fromHash = location.hash === "#end" ? units.length - 1 :
+    units.findIndex(function (u) { return "#u-" + u.dataset.seq === location.hash; });
   var firstOpen = units.findIndex(function (u) { return !reviewed.has(parseInt(u.dataset.seq, 10)); });
   focusUnit(fromHash >= 0 ? fromHash : Math.max(0, firstOpen));
   persist();
   flush();
   window.collabCode = {pending: function () { return queue.length; }};
   document.body.dataset.codeReady = "1";
+  performance.mark("code-ready");
 })();

@@ -44,7 +44,7 @@
     history.replaceState(null, "", "?" + params.toString());
     var current = document.getElementById("ev-" + pos);
     if (current) current.scrollIntoView({block: "nearest"});
-    root.dataset.ready = "1";
+    if (!root.dataset.ready) { root.dataset.ready = "1"; performance.mark("replay-ready"); }
   }
   function ensureAhead(seq) {
     // The window must reach `seq`; fetch the next chunk when it does not.
@@ -57,12 +57,12 @@
     target = Math.max(0, Math.min(last, target));
     if (busy) return Promise.resolve();
     if (target >= from - 1 && target <= to) { pos = target; render(); return Promise.resolve(); }
-    if (target > to && target - to <= 200) {
+    if (target > to && target - to <= 100) {
       busy = true;
       return ensureAhead(target).then(function () { busy = false; pos = Math.min(target, to); render(); });
     }
     busy = true;
-    return fetchHtml("upto=" + target).then(function (html) {
+    return fetchHtml("upto=" + target + "&limit=60").then(function (html) {
       stream.innerHTML = "";
       var els = parse(html);
       els.forEach(function (el) { stream.appendChild(el); });
