@@ -20,9 +20,13 @@ SEE_MODEL_CALLS = {C.OWNER, C.OBSERVER, C.ANNOTATOR}
 
 
 def coder_for(project: Project, user) -> Coder | None:
+    """The user's coder seat in the project, looked up once per project object."""
     if not user.is_authenticated:
         return None
-    return Coder.objects.filter(project=project, user=user, kind=Coder.Kind.HUMAN).first()
+    found = project.__dict__.setdefault("_coders", {})
+    if user.pk not in found:
+        found[user.pk] = Coder.objects.filter(project=project, user=user, kind=Coder.Kind.HUMAN).first()
+    return found[user.pk]
 
 
 def allowed(user, need: str, obj) -> bool:

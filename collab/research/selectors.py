@@ -6,10 +6,9 @@ from collections.abc import Iterator
 from django.db.models import Q
 
 from collab.research import exchange
+from collab.research.annotation import UNIT_KINDS
 from collab.research.models import Adjudication, Annotation, Codebook, Coder, Project
 from collab.sessions.models import Session
-
-UNIT_KINDS = ("message", "action", "vote", "plan")  # the events a project codes
 
 
 def label_name(label) -> str:
@@ -63,3 +62,177 @@ def projects_for(user):
 
 def coders(project: Project) -> list[Coder]:
     return list(project.coders.select_related("user"))
+
+
+def visible_annotations(session: Session, user):
+    """The annotations a user may see on a session: all of a project they
+    own; their own in a project they code, and others' once revealed."""
+    if not user.is_authenticated:
+        return Annotation.objects.none()
+    return Annotation.objects.filter(session=session).filter(
+        Q(coder__project__owner=user) | Q(coder__user=user)
+        | Q(coder__project__revealed=True, coder__project__coders__user=user)).distinct()
+
+
+def annotated_seqs(session: Session, user) -> set[int]:
+    return set(visible_annotations(session, user).values_list("seq", flat=True))
+
+
+def label_choices(session: Session, user) -> list[tuple[int, str]]:
+    rows = visible_annotations(session, user).values_list("label_id", "label__name", "label__codebook__name").distinct()
+    return sorted({(pk, f"{name} ({book})") for pk, name, book in rows}, key=lambda r: r[1])
+
+
+def seqs_with_label(session: Session, user, label_id) -> set[int]:
+    if not str(label_id).isdigit():
+        return set()
+    return set(visible_annotations(session, user).filter(label_id=int(label_id)).values_list("seq", flat=True))
+
+
+def project_units(project: Project) -> list[tuple[int, int]]:
+    """Every codable event of the project, in session then seq order."""
+    from collab.sessions.models import Event
+
+    return list(Event.objects.filter(session__in=project.sessions.all(), kind__in=UNIT_KINDS)
+                .order_by("session_id", "seq").values_list("session_id", "seq"))
+
+
+def progress(project: Project, coders: list[Coder]) -> dict[int, dict]:
+    """coder id -> reviewed and total codable events, per session and overall."""
+    from collections import Counter
+
+    from collab.research.models import Reviewed
+
+    units = project_units(project)
+    totals = Counter(s for s, _ in units)
+    unit_set = set(units)
+    out = {}
+    for coder in coders:
+        done = Counter(s for s, q in Reviewed.objects.filter(coder=coder).values_list("session_id", "seq")
+                       if (s, q) in unit_set)
+        reviewed = sum(done.values())
+        out[coder.pk] = {"done": reviewed, "total": len(units),
+                         "percent": round(100 * reviewed / len(units)) if units else 0,
+                         "sessions": {s: (done[s], totals[s]) for s in totals}}
+    return out
+
+
+CODE_PAGE = 100  # codable events per coding page
+
+
+def coding_view(project: Project, coder: Coder | None, session: Session, viewer, *, page=None, seq=None) -> dict:
+    """What one coding page shows: a page of the session's codable events
+    (the page holding `seq`, else page `page`, else the coder's first
+    unreviewed event), the coder's own labels and notes, everyone else's once
+    revealed (or for the owner), and model suggestions for a human coder."""
+    from collab.research.models import Reviewed
+    from collab.sessions.models import Event
+
+    seqs = list(Event.objects.filter(session=session, kind__in=UNIT_KINDS).order_by("seq").values_list("seq", flat=True))
+    done = set(Reviewed.objects.filter(coder=coder, session=session).values_list("seq", flat=True)) if coder else set()
+    pages = max(1, -(-len(seqs) // CODE_PAGE))
+    if seq is not None and seq in seqs:
+        index = seqs.index(seq) // CODE_PAGE
+    elif page is not None:
+        index = min(max(page - 1, 0), pages - 1)
+    else:
+        index = next((i for i, s in enumerate(seqs) if s not in done), 0) // CODE_PAGE
+    window = seqs[index * CODE_PAGE:(index + 1) * CODE_PAGE]
+    first, last = (window[0], window[-1]) if window else (0, -1)
+    in_window = {"session": session, "seq__gte": first, "seq__lte": last}
+    events = list(Event.objects.filter(kind__in=UNIT_KINDS, **in_window).order_by("seq"))
+    mine = Annotation.objects.filter(coder=coder, **in_window) if coder else Annotation.objects.none()
+    reviewed = {r.seq: r for r in Reviewed.objects.filter(coder=coder, **in_window)} if coder else {}
+    others = Annotation.objects.none()
+    if project.revealed or viewer.pk == project.owner_id:
+        others = Annotation.objects.filter(coder__project=project, coder__kind=Coder.Kind.HUMAN, **in_window)
+        if coder:
+            others = others.exclude(coder=coder)
+    suggestions = Annotation.objects.filter(coder__project=project, coder__kind=Coder.Kind.MODEL, **in_window)
+    return {"events": events, "mine": list(mine.values("id", "seq", "label_id", "start", "end", "quote")),
+            "reviewed": reviewed, "reviewed_total": len(done & set(seqs)), "units_total": len(seqs),
+            "page": index + 1, "pages": pages,
+            "others": list(others.select_related("coder__user", "label").values(
+                "seq", "label__name", "coder__user__username", "start", "end")),
+            "suggestions": list(suggestions.values("id", "seq", "label_id", "label__name")) if coder else []}
+
+
+def sessions_to_pick(user, filters) -> list[Session]:
+    """The owner's sessions, filtered for picking a project's set."""
+    rows = Session.objects.filter(owner=user).order_by("-created_at")
+    if filters.get("q"):
+        rows = rows.filter(title__icontains=filters["q"][:100])
+    if filters.get("status") in Session.Status.values:
+        rows = rows.filter(status=filters["status"])
+    if filters.get("scenario"):
+        rows = rows.filter(scenario=filters["scenario"][:40])
+    if filters.get("imported") == "1":
+        rows = rows.filter(state__has_key="imported")
+    return list(rows[:200])
+
+
+def disagreements(project: Project) -> list[dict]:
+    """Every event two or more human coders labelled differently, side by
+    side, with the gold label if one was recorded."""
+    from collab.research.agreement import coder_values
+    from collab.sessions.models import Event
+
+    humans = list(project.coders.filter(kind=Coder.Kind.HUMAN).select_related("user"))
+    values = coder_values(project, humans)
+    units = sorted({u for v in values.values() for u in v})
+    labels = {label.pk: label for label in project.codebook.labels.all()}
+    gold = {(g.session_id, g.seq): [label.pk for label in g.labels.all()]
+            for g in Adjudication.objects.filter(project=project).prefetch_related("labels")}
+    rows = []
+    for unit in units:
+        coded = [(c, values[c.pk][unit]) for c in humans if unit in values[c.pk]]
+        if len(coded) < 2 or len({s for _, s in coded}) < 2:
+            continue
+        rows.append({"session": unit[0], "seq": unit[1],
+                     "coders": [(c.name, [labels[x] for x in sorted(s)]) for c, s in coded],
+                     "gold": gold.get(unit), "decided": unit in gold})
+    texts = {(e.session_id, e.seq): e for e in Event.objects.filter(
+        Q(*[Q(session_id=r["session"], seq=r["seq"]) for r in rows], _connector=Q.OR))} if rows else {}
+    for row in rows:
+        event = texts.get((row["session"], row["seq"]))
+        row["event"] = event
+        row["text"] = ((event.payload or {}).get("text") or "") if event else ""
+    return rows
+
+
+def coder_runs(project: Project) -> list:
+    from collab.research.models import CoderRun
+
+    return list(CoderRun.objects.filter(coder__project=project).select_related("coder")[:10])
+
+
+MARKER_SLOTS = 200  # a scrubber shows at most this many marks; denser sessions share slots
+MARKER_PRIORITY = ["intervention", "seat", "plan", "vote", "round", "annotation"]
+
+
+def replay_markers(session: Session, user) -> list[dict]:
+    """The scrubber's marks: each event worth a mark (see
+    sessions.selectors.timeline_markers) and each annotated one, placed in
+    percent along the session. When there are more than MARKER_SLOTS, marks
+    in the same slot merge into one that names what it holds and jumps to
+    its most notable event."""
+    from collections import Counter
+
+    from collab.sessions import selectors as session_selectors
+
+    marks = session_selectors.timeline_markers(session.pk)
+    marks += [{"seq": seq, "type": "annotation", "title": "annotated"} for seq in annotated_seqs(session, user)]
+    span = max(session.last_seq - 1, 1)
+    if len(marks) <= MARKER_SLOTS:
+        return [{**m, "left": round((m["seq"] - 1) * 100 / span, 3)} for m in sorted(marks, key=lambda m: m["seq"])]
+    slots: dict[int, list[dict]] = {}
+    for m in marks:
+        slots.setdefault(min(MARKER_SLOTS - 1, (m["seq"] - 1) * MARKER_SLOTS // span), []).append(m)
+    merged = []
+    for slot, group in sorted(slots.items()):
+        top = min(group, key=lambda m: (MARKER_PRIORITY.index(m["type"]), m["seq"]))
+        counts = Counter(m["type"] for m in group)
+        seqs = [m["seq"] for m in group]
+        merged.append({"seq": top["seq"], "type": top["type"], "left": round(slot * 100 / MARKER_SLOTS, 3),
+                       "title": f"{min(seqs)}–{max(seqs)}: " + ", ".join(f"{n} {t}" for t, n in counts.most_common())})
+    return merged

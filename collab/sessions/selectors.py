@@ -1,5 +1,10 @@
 """Reads on sessions and their logs."""
 
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
+
 from collab.sessions.events import serialize
 from collab.sessions.models import Event, Membership, Seat, Session
 
@@ -137,3 +142,67 @@ def score_form(session: Session, user) -> list[dict]:
     notes = scenario_state.get("comments", {}).get(user.username, {})
     return [{**c, "saved_level": saved.get(c["name"], 0), "saved_comment": notes.get(c["name"], "")}
             for c in scenario_state.get("params", {}).get("rubric", [])]
+
+
+MARKER_KINDS = {"vote": "vote", "tally": "vote", "plan": "plan", "scenario_state": "round"}
+
+
+def timeline_markers(session_id: int) -> list[dict]:
+    """The moments a replay's scrubber marks: interventions, seat changes,
+    votes, plan changes and scenario rounds, without reading whole payloads."""
+    rows = (Event.objects.filter(session_id=session_id)
+            .filter(Q(kind__in=["intervention", *MARKER_KINDS]) | Q(payload__has_key="intervention"))
+            .annotate(action=KeyTextTransform("action", "payload"), via=KeyTextTransform("intervention", "payload"))
+            .order_by("seq").values_list("seq", "kind", "action", "via"))
+    markers = []
+    for seq, kind, action, via in rows:
+        if kind == "intervention" or via:
+            what = "seat" if (action or "").startswith("seat_") else "intervention"
+            markers.append({"seq": seq, "type": what, "title": (action or via or "intervention").replace("_", " ")})
+        else:
+            markers.append({"seq": seq, "type": MARKER_KINDS[kind], "title": kind.replace("_", " ")})
+    return markers
+
+
+@dataclass
+class TranscriptFilter:
+    """A transcript filter another app adds (research adds "label"), so
+    sessions never imports it: choices for the form, and the seqs it keeps."""
+
+    name: str
+    title: str
+    choices: callable = field(repr=False)  # (session, user) -> [(value, text)]
+    seqs: callable = field(repr=False)  # (session, user, value) -> set of seqs
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+TRANSCRIPT_FILTERS: dict[str, TranscriptFilter] = {}
+
+
+def transcript_events(session: Session, user, params) -> tuple[object, dict]:
+    """The events a transcript shows under its filters (actor, kind, turn,
+    text, and any added filter), and the filters that were applied."""
+    rows = Event.objects.filter(session=session).order_by("seq")
+    applied = {}
+    if params.get("role"):
+        rows, applied["role"] = rows.filter(actor=params["role"]), params["role"]
+    if params.get("kind") in Event.Kind.values:
+        rows, applied["kind"] = rows.filter(kind=params["kind"]), params["kind"]
+    if (params.get("round") or "").isdigit():
+        rows, applied["round"] = rows.filter(turn_index=int(params["round"])), params["round"]
+    text = (params.get("q") or "").strip()[:200]
+    if text:
+        rows, applied["q"] = rows.filter(payload__text__icontains=text), text
+    for extra in TRANSCRIPT_FILTERS.values():
+        if params.get(extra.name):
+            rows, applied[extra.name] = rows.filter(seq__in=extra.seqs(session, user, params[extra.name])), params[extra.name]
+    return rows, applied
+
+
+def transcript_choices(session: Session) -> dict:
+    actors = sorted(set(Event.objects.filter(session=session).values_list("actor", flat=True).distinct()))
+    turns = sorted(set(Event.objects.filter(session=session, turn_index__isnull=False)
+                       .values_list("turn_index", flat=True).distinct()))
+    return {"actors": actors, "kinds": Event.Kind.choices, "turns": turns}

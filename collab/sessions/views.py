@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from collab.engine import plan as plan_mod
@@ -144,6 +145,9 @@ def session_detail(request, pk):
     session, capacity = _session_for(request, pk)
     shown = _view(request, session, capacity)
     rows = [serialize(e) for e in Event.objects.filter(session=session).order_by("-seq")[:LIVE_WINDOW]][::-1]
+    target = request.GET.get("seq", "")
+    if target.isdigit() and rows and int(target) < rows[0]["seq"]:  # older than the live window: the transcript has it
+        return redirect(f"{reverse('session_transcript', args=[session.pk])}?seq={target}#ev-{target}")
     rows = shown["view"].visible(rows)
     roles = {r["name"]: r for r in session.team_snapshot.get("roles", [])}
     rendered = [fragments.render_event(e, roles) for e in rows]
@@ -179,19 +183,41 @@ def _scenario_panel(session: Session) -> str:
 
 @login_required
 def session_transcript(request, pk):
+    """The whole log, paginated, under filters; `?seq=N` opens the page
+    holding event N (scrolled to and highlighted through its #ev-N anchor)."""
     session, capacity = _session_for(request, pk)
     shown = _view(request, session, capacity)
     roles = {r["name"]: r for r in session.team_snapshot.get("roles", [])}
-    rows = Event.objects.filter(session=session).order_by("seq")
-    if not shown["view"].everything:
-        rows = shown["view"].visible([serialize(e) for e in rows])
-    page = Paginator(rows, TRANSCRIPT_PAGE).get_page(request.GET.get("page"))
-    rendered = [fragments.render_event(e if isinstance(e, dict) else serialize(e), roles) for e in page]
-    return render(request, "sessions/transcript.html", {**shown, "session": session, "page": page,
-                                                        "events_html": rendered,
-                                                        "scenario_html": _scenario_panel(session),
-                                                        "outcome_html": fragments.run_outcome(
-                                                            selectors.final_state(session))})
+    rows, applied = _visible_rows(shown["view"], *selectors.transcript_events(session, request.user, request.GET))
+    target = request.GET.get("seq", "")
+    page_number = request.GET.get("page")
+    if target.isdigit():
+        if not rows.filter(seq=int(target)).exists():  # hidden by the filters: the link still opens it
+            rows, applied = _visible_rows(shown["view"], *selectors.transcript_events(session, request.user, {}))
+        page_number = rows.filter(seq__lt=int(target)).count() // TRANSCRIPT_PAGE + 1
+    page = Paginator(rows, TRANSCRIPT_PAGE).get_page(page_number)
+    rendered = [(e.seq, e.kind == "message" and e.actor in roles, fragments.render_event(serialize(e), roles))
+                for e in page]
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("seq", None)
+    return render(request, "sessions/transcript.html", {
+        **shown, "outcome_html": fragments.run_outcome(selectors.final_state(session)),
+        "session": session, "page": page, "events": rendered, "scenario_html": _scenario_panel(session),
+        "applied": applied, "choices": selectors.transcript_choices(session), "query": query.urlencode(),
+        "extra_filters": [(f, f.choices(session, request.user), str(applied.get(f.name, "")))
+                          for f in selectors.TRANSCRIPT_FILTERS.values()],
+        "target": int(target) if target.isdigit() else None, "is_owner": capacity == Membership.Capacity.OWNER,
+        "sees_calls": capacity in {Membership.Capacity.OWNER, Membership.Capacity.OBSERVER,
+                                   Membership.Capacity.ANNOTATOR},
+    })
+
+
+def _visible_rows(view, rows, applied):
+    """A seated player's transcript holds only what their role's agent would see."""
+    if not view.everything:
+        rows = rows.filter(seq__in=[e["seq"] for e in view.visible([serialize(e) for e in rows])])
+    return rows, applied
 
 
 def _level(value: str) -> int | str:

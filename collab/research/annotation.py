@@ -1,0 +1,264 @@
+"""Annotation projects: creating them, inviting coders (who get the
+session's annotator capacity), labelling events and spans, notes, undo,
+reveal and adjudication. Every write checks the caller here."""
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from collab.research.models import Adjudication, Annotation, Codebook, Coder, Label, Project, Reviewed
+from collab.research.permissions import allowed, coder_for
+from collab.sessions import permissions as session_permissions
+from collab.sessions import services as session_services
+from collab.sessions.models import Event, Membership, Session
+
+UNIT_KINDS = ("message", "action", "vote", "plan")  # the events a project codes
+MAX_NOTE = 4000
+
+
+class AnnotationError(ValueError):
+    """Refused; the message says why. Nothing was written."""
+
+
+def _text(value: str, what: str, limit: int) -> str:
+    value = (value or "").strip()
+    if "\x00" in value:
+        raise AnnotationError(f"the {what} contains a NUL character")
+    if len(value) > limit:
+        raise AnnotationError(f"the {what} is {len(value):,} characters; at most {limit:,}")
+    return value
+
+
+@transaction.atomic
+def project_create(*, owner, name: str, codebook: Codebook, sessions: list[Session], instructions: str = "") -> Project:
+    name = _text(name, "name", 120)
+    if not name:
+        raise AnnotationError("give the project a name")
+    if not allowed(owner, "view", codebook):
+        raise AnnotationError("that codebook is not yours to use")
+    if not sessions:
+        raise AnnotationError("pick at least one session")
+    for session in sessions:
+        if session_permissions.capacity(session, owner) != Membership.Capacity.OWNER:
+            raise AnnotationError(f"you do not own session {session.pk}")
+    project = Project.objects.create(owner=owner, name=name, codebook=codebook,
+                                     instructions=_text(instructions, "instructions", 10000))
+    project.sessions.set(sessions)
+    return project
+
+
+@transaction.atomic
+def coder_add(*, project: Project, by, user) -> Coder:
+    """A person joins as a coder (by the owner naming them, or through the
+    invite link) and may then read the project's sessions, as an annotator."""
+    if by.pk != project.owner_id and by.pk != user.pk:
+        raise AnnotationError("only the project's owner adds coders")
+    if user.pk == project.owner_id:
+        raise AnnotationError("the owner adjudicates; invite someone else to code")
+    coder, _ = Coder.objects.get_or_create(project=project, user=user, kind=Coder.Kind.HUMAN)
+    project.__dict__.pop("_coders", None)
+    for session in project.sessions.all():
+        if session_permissions.capacity(session, user) is None:  # never lower someone's existing capacity
+            session_services.membership_add(session=session, by=project.owner, user=user,
+                                            capacity=Membership.Capacity.ANNOTATOR)
+    return coder
+
+
+def coder_add_by_name(*, project: Project, by, username: str) -> Coder:
+    user = User.objects.filter(username=(username or "").strip()).first()
+    if user is None:
+        raise AnnotationError(f"no user called {username[:80]!r}")
+    return coder_add(project=project, by=by, user=user)
+
+
+def _event(project: Project, session_id: int, seq: int) -> Event:
+    event = Event.objects.filter(session_id=session_id, session__annotation_projects=project, seq=seq,
+                                 kind__in=UNIT_KINDS).first()
+    if event is None:
+        if not project.sessions.filter(pk=session_id).exists():
+            raise AnnotationError("that session is not in this project")
+        raise AnnotationError(f"no codable event #{seq} in session {session_id}")
+    return event
+
+
+def _label(project: Project, label_id) -> Label:
+    label = Label.objects.filter(pk=label_id, codebook=project.codebook_id).first() if str(label_id).isdigit() else None
+    if label is None:
+        raise AnnotationError("that label is not in the project's codebook")
+    if label.retired:
+        raise AnnotationError(f"the label {label.name!r} is retired")
+    return label
+
+
+def _require_coder(project: Project, user) -> Coder:
+    coder = coder_for(project, user)
+    if coder is None:
+        raise AnnotationError("only the project's coders annotate")
+    return coder
+
+
+def _reviewed(coder: Coder, session_id: int, seq: int) -> Reviewed:
+    row, _ = Reviewed.objects.get_or_create(coder=coder, session_id=session_id, seq=seq)
+    return row
+
+
+@transaction.atomic(savepoint=False)  # one transaction with its caller's, no savepoint
+def annotate(*, project: Project, user, session_id: int, seq: int, label_id, start=None, end=None) -> dict:
+    """Label a whole event (no offsets) or a span [start, end) of its text.
+    Whole-event labels toggle; in a single-label codebook a new label
+    replaces the coder's others on that event. Returns what changed, so
+    the page can undo it."""
+    coder = _require_coder(project, user)
+    event = _event(project, session_id, seq)
+    label = _label(project, label_id)
+    quote = ""
+    if start is not None or end is not None:
+        text = (event.payload or {}).get("text") or ""
+        if not (isinstance(start, int) and isinstance(end, int)) or not 0 <= start < end <= len(text):
+            raise AnnotationError(f"a span must lie inside the event's text (0 to {len(text)} characters)")
+        quote = text[start:end]
+    mine = Annotation.objects.filter(coder=coder, session_id=session_id, seq=seq)
+    same = mine.filter(label=label, start=start, end=end) if quote else mine.filter(label=label, start__isnull=True)
+    created, removed = None, []
+    if same.exists():
+        if not quote:  # pressing a label again takes it off the event
+            removed = list(same)
+    else:
+        if not project.codebook.multi_label:
+            removed = list(mine.exclude(label=label))
+        created = Annotation.objects.create(coder=coder, session_id=session_id, seq=seq, label=label, start=start,
+                                            end=end, quote=quote, codebook_version=project.codebook.version)
+    removed_rows = [annotation_dict(a) for a in removed]
+    Annotation.objects.filter(pk__in=[a.pk for a in removed]).delete()
+    _reviewed(coder, session_id, seq)
+    return {"created": annotation_dict(created) if created else None, "removed": removed_rows}
+
+
+@transaction.atomic(savepoint=False)  # one transaction with its caller's, no savepoint
+def annotation_delete(*, project: Project, user, annotation_id: int) -> dict:
+    coder = _require_coder(project, user)
+    annotation = Annotation.objects.filter(pk=annotation_id, coder=coder).first()
+    if annotation is None:
+        raise AnnotationError("no such annotation of yours")
+    row = annotation_dict(annotation)
+    annotation.delete()
+    return {"created": None, "removed": [row]}
+
+
+@transaction.atomic(savepoint=False)  # one transaction with its caller's, no savepoint
+def mark_reviewed(*, project: Project, user, session_id: int, seq: int, note: str | None = None) -> Reviewed:
+    """Moving past an event marks it reviewed (no label means none applies)."""
+    coder = _require_coder(project, user)
+    _event(project, session_id, seq)
+    row = _reviewed(coder, session_id, seq)
+    if note is not None:
+        row.note = _text(note, "note", MAX_NOTE)
+        row.save(update_fields=["note", "updated_at"])
+    return row
+
+
+def annotation_dict(a: Annotation) -> dict:
+    return {"id": a.pk, "session": a.session_id, "seq": a.seq, "label": a.label_id, "start": a.start,
+            "end": a.end, "quote": a.quote}
+
+
+def project_reveal(*, project: Project, by, revealed: bool = True) -> Project:
+    if by.pk != project.owner_id:
+        raise AnnotationError("only the project's owner reveals labels")
+    project.revealed = revealed
+    project.save(update_fields=["revealed"])
+    return project
+
+
+@transaction.atomic
+def adjudicate(*, project: Project, by, session_id: int, seq: int, label_ids: list) -> Adjudication:
+    """The owner's decision on an event; its labels are gold in exports."""
+    if by.pk != project.owner_id:
+        raise AnnotationError("only the project's owner adjudicates")
+    _event(project, session_id, seq)
+    labels = [Label.objects.filter(pk=pk, codebook=project.codebook_id).first() for pk in label_ids]
+    if any(label is None for label in labels):
+        raise AnnotationError("that label is not in the project's codebook")
+    if len(labels) > 1 and not project.codebook.multi_label:
+        raise AnnotationError("this codebook takes one label per event")
+    decision, _ = Adjudication.objects.update_or_create(
+        project=project, session_id=session_id, seq=seq, defaults={"decided_by": by})
+    decision.labels.set(labels)
+    return decision
+
+
+@transaction.atomic(savepoint=False)  # one transaction with its caller's, no savepoint
+def suggestion_verdict(*, project: Project, user, suggestion_id: int, accept: bool) -> dict:
+    """A human takes a model coder's suggestion (it becomes their label) or
+    rejects it; either way the verdict is kept for the record."""
+    coder = _require_coder(project, user)
+    suggestion = Annotation.objects.filter(pk=suggestion_id, coder__project=project,
+                                           coder__kind=Coder.Kind.MODEL).first()
+    if suggestion is None:
+        raise AnnotationError("no such suggestion in this project")
+    result = {"created": None, "removed": []}
+    mine = Annotation.objects.filter(coder=coder, session_id=suggestion.session_id, seq=suggestion.seq,
+                                     label_id=suggestion.label_id, start__isnull=True)
+    if accept and not mine.exists():
+        result = annotate(project=project, user=user, session_id=suggestion.session_id, seq=suggestion.seq,
+                          label_id=suggestion.label_id)
+        Annotation.objects.filter(pk=result["created"]["id"]).update(accepted_from=suggestion)
+    row = _reviewed(coder, suggestion.session_id, suggestion.seq)
+    row.suggestion_verdict = "accepted" if accept else "rejected"
+    row.save(update_fields=["suggestion_verdict", "updated_at"])
+    return {**result, "verdict": row.suggestion_verdict}
+
+
+def _int(body: dict, key: str) -> int:
+    value = body.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**31:
+        raise AnnotationError(f"{key!r} must be a whole number")
+    return value
+
+
+def _offset(body: dict, key: str):
+    return None if body.get(key) is None else _int(body, key)
+
+
+@transaction.atomic
+def apply(*, project: Project, user, action: dict) -> dict:
+    """One step from the coding page: label, delete, review (with an
+    optional note), undo (delete what was made, restore what was removed),
+    or a verdict on a suggestion."""
+    op = action.get("op")
+    if op == "label":
+        return annotate(project=project, user=user, session_id=_int(action, "session"), seq=_int(action, "seq"),
+                        label_id=action.get("label"), start=_offset(action, "start"), end=_offset(action, "end"))
+    if op == "delete":
+        return annotation_delete(project=project, user=user, annotation_id=_int(action, "id"))
+    if op == "review":
+        note = action.get("note")
+        if note is not None and not isinstance(note, str):
+            raise AnnotationError("a note is text")
+        row = mark_reviewed(project=project, user=user, session_id=_int(action, "session"), seq=_int(action, "seq"),
+                            note=note)
+        return {"reviewed": row.seq, "note": row.note}
+    if op == "undo":
+        coder = _require_coder(project, user)
+        delete, restore = action.get("delete") or [], action.get("restore") or []
+        if not isinstance(delete, list) or not isinstance(restore, list):
+            raise AnnotationError("undo takes lists")
+        Annotation.objects.filter(coder=coder, pk__in=[d for d in delete if isinstance(d, int)]).delete()
+        restored = []
+        for row in restore:
+            if not isinstance(row, dict):
+                raise AnnotationError("undo restores annotations")
+            event = _event(project, _int(row, "session"), _int(row, "seq"))
+            label = Label.objects.filter(pk=row.get("label"), codebook=project.codebook_id).first()
+            if label is None:
+                raise AnnotationError("that label is not in the project's codebook")
+            start, end = _offset(row, "start"), _offset(row, "end")
+            text = (event.payload or {}).get("text") or ""
+            restored.append(annotation_dict(Annotation.objects.create(
+                coder=coder, session_id=event.session_id, seq=event.seq, label=label, start=start, end=end,
+                quote=text[start:end] if start is not None and end is not None else "",
+                codebook_version=project.codebook.version)))
+        return {"restored": restored}
+    if op == "suggestion":
+        return suggestion_verdict(project=project, user=user, suggestion_id=_int(action, "id"),
+                                  accept=action.get("verdict") == "accept")
+    raise AnnotationError(f"unknown action {str(op)[:40]!r}")
