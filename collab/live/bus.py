@@ -22,7 +22,8 @@ async def send(session_id: int, message: dict) -> None:
     if layer is None:
         return
     try:
-        await layer.group_send(group_name(session_id), message)
+        # The session id rides along for pages that watch many sessions at once (a course's wall).
+        await layer.group_send(group_name(session_id), {**message, "session_id": session_id})
     except Exception as exc:  # a lost broadcast is healed by catch-up; never fail a turn for it
         log.warning("broadcast to session %s failed: %s", session_id, exc)
 
