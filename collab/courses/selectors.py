@@ -1,7 +1,7 @@
 """Reads on courses: what a member sees, wall tiles, grades and agreement."""
 
 import krippendorff
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from collab.courses.models import Assignment, Course, CourseMember, Grade, GroupSession
@@ -41,10 +41,11 @@ def latest_score(session: Session) -> float | None:
 
 
 def is_late(link: GroupSession) -> bool:
-    """Students worked (spoke or took a seat) after the due time."""
-    students = [f"user:{m.user.username}" for m in link.group.members.all() if m.role == R.STUDENT]
-    return Event.objects.filter(session_id=link.session_id, actor__in=students,
-                                created_at__gt=link.assignment.due_at).exists()
+    """Students worked after the due time (spoke from their seat, or took one): possible once staff reopen."""
+    usernames = [m.user.username for m in link.group.members.all() if m.role == R.STUDENT]
+    return Event.objects.filter(
+        Q(actor__in=[f"user:{u}" for u in usernames], payload__action="seat_taken") | Q(payload__human__in=usernames),
+        session_id=link.session_id, created_at__gt=link.assignment.due_at).exists()
 
 
 def tile(link: GroupSession) -> dict:
