@@ -4,6 +4,7 @@ groups, an outsider, and a design-review assignment."""
 import json
 from dataclasses import dataclass
 
+import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
@@ -12,6 +13,12 @@ from collab.courses.forms import default_rubric
 from collab.courses.models import Assignment, Course, CourseMember, Group
 
 BRIEF = "Design a covered **bike shelter** for 40 bikes at the campus library."
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """Six accounts per test: a cheap hasher keeps the matrix quick (imported by the course tests)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass

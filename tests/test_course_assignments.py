@@ -13,7 +13,7 @@ from django.utils import timezone
 from collab.courses import selectors
 from collab.courses.models import Assignment, GroupSession
 from collab.sessions.models import Event, Seat, Session
-from tests.course_helpers import BRIEF, assignment_post, make_class
+from tests.course_helpers import BRIEF, assignment_post, fast_passwords, make_class  # noqa: F401 (autouse fixture)
 from tests.engine_helpers import wait_for, wait_until
 
 
