@@ -328,6 +328,9 @@ def group_pause(*, assignment: Assignment, by, link_id: int) -> None:
 def hint(*, assignment: Assignment, by, text: str, link_id: int | None = None) -> int:
     """A hint to one group's session, or to every live one; returns how many got it."""
     require(assignment.course, by, "manage")
+    text = (text or "").strip()
+    if not text:
+        raise CourseError("Hint: the text is empty.")
     links = assignment.group_sessions.filter(current=True).select_related("session")
     if link_id is not None:
         links = links.filter(pk=link_id)
