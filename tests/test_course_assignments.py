@@ -85,6 +85,10 @@ def test_not_yet_open_sessions_wait_as_drafts():
     again = logged_in(k.instructor).post(f"/courses/assignments/{k.assignment.pk}/publish/", follow=True)
     assert "published already" in again.content.decode()
     assert Session.objects.count() == 2
+    # Opening time comes: the first visit to the assignment starts the groups' sessions.
+    Assignment.objects.filter(pk=k.assignment.pk).update(opens_at=timezone.now() - timezone.timedelta(minutes=1))
+    assert logged_in(k.student_b).get(f"/courses/assignments/{k.assignment.pk}/").status_code == 200
+    assert set(Session.objects.values_list("status", flat=True)) == {"running"}
 
 
 @pytest.mark.django_db

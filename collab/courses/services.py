@@ -200,20 +200,23 @@ def assignment_save(*, course: Course, by, data: dict, assignment: Assignment | 
 
 
 def _assignment_team(assignment: Assignment, owner) -> Team:
-    """A team for this assignment's sessions, so later edits to the template never change them."""
+    """The team the groups' sessions start from. Sessions freeze a snapshot of
+    it, so later edits never change them; only a model profile chosen for the
+    assignment needs a copy of its own, with that profile on every role."""
     if assignment.preset:
-        team = team_create_from_preset(preset_key=assignment.preset, owner=owner,
-                                       name=f"{assignment.title} ({assignment.course.title})")
+        team = (Team.objects.filter(owner=owner, preset=assignment.preset).first()
+                or team_create_from_preset(preset_key=assignment.preset, owner=owner))
     else:
-        source = assignment.team
-        team = Team.objects.create(owner=owner, name=_free_team_name(owner, f"{assignment.title}: {source.name}"),
-                                   description=source.description, preset=source.preset)
-        fields = ["name", "persona", "goals", "expertise", "traits", "strength", "color", "avatar", "model_profile"]
-        Role.objects.bulk_create(Role(team=team, order=i, **{f: getattr(r, f) for f in fields if hasattr(r, f)})
-                                 for i, r in enumerate(source.roles.order_by("order", "id")))
-    if assignment.model_profile_id:
-        team.roles.update(model_profile=assignment.model_profile)
-    return team
+        team = assignment.team
+    if not assignment.model_profile_id:
+        return team
+    copy = Team.objects.create(owner=owner, name=_free_team_name(owner, f"{assignment.title}: {team.name}"),
+                               description=team.description, preset=team.preset)
+    fields = ["name", "persona", "goals", "expertise", "traits", "strength", "color", "avatar", "temperature"]
+    Role.objects.bulk_create(Role(team=copy, order=i, model_profile=assignment.model_profile,
+                                  **{f: getattr(r, f) for f in fields})
+                             for i, r in enumerate(team.roles.order_by("order", "id")))
+    return copy
 
 
 def _free_team_name(owner, base: str) -> str:
@@ -274,8 +277,9 @@ def assignment_publish(*, assignment: Assignment, by) -> list[GroupSession]:
     return links
 
 
-def open_due_sessions(*, assignment: Assignment, by) -> int:
-    """Start the draft sessions of an assignment whose opening time has come."""
+def open_due_sessions(*, assignment: Assignment) -> int:
+    """Start the draft sessions of an assignment whose opening time has come.
+    Called when its pages are opened (idempotent), so no scheduler is needed."""
     if not assignment.published_at or assignment.opens_at > timezone.now():
         return 0
     started = 0

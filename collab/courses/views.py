@@ -247,6 +247,7 @@ def _assignment_form(request, course, assignment):
 @login_required
 def assignment_detail(request, pk):
     assignment, member = _assignment(request, pk, "view")
+    services.open_due_sessions(assignment=assignment)
     links = selectors.group_sessions(assignment, member)
     is_staff = permissions.is_staff(member)
     rows = [{"link": link, "late": selectors.is_late(link),
@@ -318,6 +319,7 @@ def assignment_broadcast(request, pk):
 @login_required
 def assignment_wall(request, pk):
     assignment, _ = _assignment(request, pk, "manage")
+    services.open_due_sessions(assignment=assignment)
     tiles = [selectors.tile(link) for link in selectors.group_sessions(assignment)]
     return render(request, "courses/wall.html", {"assignment": assignment, "course": assignment.course,
                                                  "tiles": tiles})

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
@@ -10,7 +11,7 @@ DEMO_PASSWORD = "collab-demo"
 
 
 class Command(BaseCommand):
-    help = "Create the demo account and its preset teams (idempotent)."
+    help = "Create the demo account, its preset teams and a demo course (idempotent)."
 
     def handle(self, *args, **options):
         user, created = User.objects.get_or_create(username=DEMO_USERNAME, defaults={"first_name": "Demo"})
@@ -21,3 +22,10 @@ class Command(BaseCommand):
             if not Team.objects.filter(owner=user, preset=key).exists():
                 team_create_from_preset(preset_key=key, owner=user)
         self.stdout.write(f"collab: demo account: username '{DEMO_USERNAME}', password '{DEMO_PASSWORD}'")
+        if apps.is_installed("collab.courses"):
+            from collab.courses import demo
+
+            demo.load(user)
+            self.stdout.write(f"collab: demo course: '{DEMO_USERNAME}' teaches it; students "
+                              + ", ".join(f"'{name}'" for name, _, _ in demo.STUDENTS)
+                              + f", password '{demo.STUDENT_PASSWORD}'")
