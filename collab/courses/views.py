@@ -173,7 +173,7 @@ def course_groups_random(request, pk):
         except services.CourseError as exc:
             form.add_error("size", exc.errors[0])
         else:
-            messages.success(request, f"Students placed at random in {len(groups)} groups.")
+            messages.success(request, f"Students placed at random in {len(groups)} group{'s' if len(groups) != 1 else ''}.")
             return redirect("course_detail", course.pk)
     return _course_page(request, course, member, random_form=form)
 
