@@ -170,3 +170,36 @@ def test_assignment_created_and_edited_through_the_form():
     staff.post(f"/courses/assignments/{created.pk}/edit/", assignment_post(title="Shelter v4"))
     created.refresh_from_db()
     assert created.title == "Shelter v4" and created.max_turns == 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_assignment_model_profile_drives_every_agent_over_http(worker):
+    """A model profile chosen for the assignment runs every agent role of the
+    groups' sessions through the real openai client (against the fake server)."""
+    import json
+
+    from collab.courses import services
+    from collab.courses.models import CourseMember
+    from collab.llm.fake_server import FakeServerConfig, run_in_thread
+    from collab.sessions.models import LLMCall
+    from tests.engine_helpers import fake_profile
+
+    proposal = {"proposal": "A lit bike shelter for 40 bikes", "sections": {"Problem definition": "40 riders."}}
+    verdict = {"scores": {"Problem definition": 2, "Technical feasibility": 1, "Societal & ethical impact": 0,
+                          "Project plan": 1}, "rationale": "Thin on the plan."}
+    with run_in_thread(FakeServerConfig(replies=[json.dumps(proposal), json.dumps(verdict)])) as server:
+        profile = fake_profile(server)
+        k = make_class(student_roles=(), model_profile=profile, protocol_params={
+            "scenario": "design_review", "params": {"judge_role": "Faculty Judge", "talk_rounds": 0}})
+        beta = CourseMember.objects.get(course=k.course, user=k.student_b)
+        services.member_set_group(course=k.course, by=k.instructor, member_id=beta.pk, group_id=None)
+        logged_in(k.instructor).post(f"/courses/assignments/{k.assignment.pk}/publish/")
+        link = GroupSession.objects.select_related("session").get()
+        session = wait_for(link.session, timeout=60)
+    assert session.provider == "openai" and session.status == "finished", session.end_reason
+    assert {r["model_profile"]["base_url"] for r in session.team_snapshot["roles"]} == {server.base_url}
+    calls = LLMCall.objects.filter(session=session)
+    assert calls.count() == 2 and set(calls.values_list("base_url", flat=True)) == {server.base_url}
+    assert "bike shelter" in json.dumps(server.requests[0]["messages"])
+    assert selectors.judge_levels(link) == verdict["scores"]
+    assert session.tokens_used > 0
