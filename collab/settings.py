@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "collab.research",
     "axes",
     "csp",
+    "collab.courses",
 ]
 
 MIDDLEWARE = [

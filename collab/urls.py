@@ -12,5 +12,6 @@ urlpatterns = [
     path("accounts/signup/", core_views.signup, name="signup"),
     path("teams/", include("collab.teams.urls")),
     path("research/", include("collab.research.urls")),
+    path("courses/", include("collab.courses.urls")),
     path("", include("collab.sessions.urls")),
 ]

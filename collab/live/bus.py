@@ -33,7 +33,8 @@ async def send(session_id: int, message: dict) -> None:
     if layer is None or _muted:
         return
     try:
-        await layer.group_send(group_name(session_id), message)
+        # The session id rides along for pages that watch many sessions at once (a course's wall).
+        await layer.group_send(group_name(session_id), {**message, "session_id": session_id})
     except Exception as exc:  # a lost broadcast is healed by catch-up; never fail a turn for it
         if not _failing:  # one line per outage, not one per event
             _failing = True
