@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "collab.teams",
     "collab.sessions",
     "collab.live",
+    "collab.experiments",
 ]
 
 MIDDLEWARE = [

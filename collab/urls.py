@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", core_views.signup, name="signup"),
     path("teams/", include("collab.teams.urls")),
+    path("experiments/", include("collab.experiments.urls")),
     path("", include("collab.sessions.urls")),
 ]

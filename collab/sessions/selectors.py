@@ -34,3 +34,39 @@ def seat_view(session: Session, seats: list[Seat], user, capacity: str | None) -
         "awaiting": awaiting,
         "awaiting_roles": waiting_on if session.status == Session.Status.AWAITING_HUMAN else [],
     }
+
+
+def outcome(session_id: int) -> dict:
+    """How a session ended, from its log: status, the final state event's
+    ended_by and reason, the last scenario metrics, tokens, cost, and the
+    wall time from its first running state to its last state event."""
+    session = Session.objects.get(pk=session_id)
+    states = list(Event.objects.filter(session_id=session_id, kind=Event.Kind.STATE).order_by("seq")
+                  .values("payload", "created_at"))
+    started = next((e["created_at"] for e in states if e["payload"].get("status") == Session.Status.RUNNING), None)
+    final = states[-1] if states else None
+    scenario = (Event.objects.filter(session_id=session_id, kind=Event.Kind.SCENARIO_STATE).order_by("-seq")
+                .values_list("payload", flat=True).first())
+    ended = final is not None and final["payload"].get("status") in {Session.Status.FINISHED, Session.Status.FAILED}
+    return {
+        "status": session.status,
+        "ended_by": final["payload"].get("ended_by", "") if ended else "",
+        "reason": final["payload"].get("reason", "") if ended else "",
+        "metrics": (scenario or {}).get("metrics", {}),
+        "tokens": session.tokens_used,
+        "cost": session.cost_used,
+        "started_at": started,
+        "finished_at": final["created_at"] if ended else None,
+        "wall_seconds": (final["created_at"] - started).total_seconds() if ended and started else None,
+    }
+
+
+def paused_by_engine(session_id: int) -> str:
+    """Why the engine paused a session (a model failing), or "" when its
+    latest state change is not such a pause (the owner's pause or step)."""
+    latest = (Event.objects.filter(session_id=session_id, kind=Event.Kind.STATE).order_by("-seq")
+              .values("actor", "payload").first())
+    if not latest or latest["actor"] != "system" or latest["payload"].get("status") != Session.Status.PAUSED:
+        return ""
+    reason = latest["payload"].get("reason", "")
+    return "" if reason == "paused after one step" else reason
