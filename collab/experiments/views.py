@@ -6,6 +6,7 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -47,8 +48,10 @@ def experiment_new(request):
             services.experiment_start(experiment=experiment, user=request.user)
         except SpecError as exc:
             problems = exc.problems
+        except ValidationError as exc:
+            problems = exc.messages
         except (ValueError, Refused) as exc:
-            problems = list(getattr(exc, "messages", None) or [str(exc)])
+            problems = [str(exc)]
         else:
             messages.success(request, f"Experiment started: {experiment.runs.count()} runs.")
             return redirect("experiment_detail", experiment.pk)

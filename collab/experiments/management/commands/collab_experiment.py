@@ -42,7 +42,8 @@ class Command(BaseCommand):
         if opts["action"] == "check":
             runs = experiment.runs.count()
             experiment.delete()
-            self.stdout.write(f"{path}: valid; {len(experiment.spec['conditions'])} conditions, {runs} runs.")
+            count = len(experiment.spec["conditions"])
+            self.stdout.write(f"{path}: valid; {count} condition{'s' if count != 1 else ''}, {runs} runs.")
             return
         self.stdout.write(f"Experiment {experiment.pk}: {experiment.title}, {experiment.runs.count()} runs")
         if opts["inline"]:
