@@ -2,7 +2,9 @@
 origin, continuing with a change; the origin is never touched."""
 
 import pytest
+from django.urls import reverse
 
+from collab.experiments import compare
 from collab.sessions import services
 from collab.sessions.models import Event, Session, TurnSnapshot
 from collab.sessions.permissions import Refused
@@ -84,3 +86,43 @@ def test_a_fork_with_another_reward_and_an_injected_note_runs_on_differently(own
     origin_final = origin.events.filter(kind="scenario_state").last().payload["metrics"]
     fork_final = states[-1]["metrics"]
     assert fork_final["total_welfare"] != origin_final["total_welfare"]
+
+
+def test_fork_and_side_by_side_pages(owner, outsider, worker, client):
+    origin = wait_for(public_goods(owner))
+    at = TurnSnapshot.objects.get(session=origin, turn_index=4).last_seq
+    fork_url = reverse("session_fork", args=[origin.pk])
+    client.logout()
+    assert client.get(fork_url).status_code == 302
+    client.force_login(outsider)
+    assert client.get(fork_url).status_code == 404
+    assert client.post(fork_url, {"at_seq": at}).status_code == 404
+    assert client.get(reverse("session_compare") + f"?sessions={origin.pk},{origin.pk + 1}").status_code in {400, 404}
+    client.force_login(owner)
+    page = client.get(fork_url)
+    assert page.status_code == 200 and f'max="{origin.last_seq}"' in page.content.decode()
+    bad = client.post(fork_url, {"at_seq": at, "protocol_params": "{nope"})
+    assert bad.status_code == 400 and "Not valid JSON" in bad.content.decode()
+    bad = client.post(fork_url, {"at_seq": origin.last_seq + 5})
+    assert bad.status_code == 400
+    assert Session.objects.count() == 1
+    response = client.post(fork_url, {"at_seq": at, "protocol_params": '{"params": {"reward": "mac_spgg"}}',
+                                      "inject": "Everyone: give it all."})
+    fork = Session.objects.exclude(pk=origin.pk).get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("session_compare") + f"?sessions={origin.pk},{fork.pk}"
+    assert fork.owner == owner and fork.forked_from == origin and fork.forked_at_seq == at
+    fork = wait_for(fork)
+    html = client.get(response["Location"] + "&metric=total_welfare").content.decode()
+    assert f"from the fork point (event {at}" in html
+    assert "Scores by round: total_welfare" in html and "<svg" in html
+    assert f"#{fork.pk} − #{origin.pk}" in html
+    assert "Everyone: give it all." in html  # the injected note sits in the first turn after the fork
+    view = compare.side_by_side([origin, fork], "total_welfare")
+    first_round = view["table"][0]["round"]
+    assert first_round == view["fork_round"]
+    last = view["table"][-1]
+    assert last["diffs"][0] == pytest.approx(last["values"][1] - last["values"][0]) and last["diffs"][0] != 0
+    assert client.get(reverse("session_compare") + "?sessions=abc").status_code == 400
+    assert client.get(reverse("session_detail", args=[fork.pk])).content.decode().count(
+        f"Compare with its origin #{origin.pk}") == 1

@@ -68,3 +68,40 @@ def _value(raw: str):
         return json.loads(raw)
     except ValueError:
         return raw
+
+
+class ForkForm(forms.Form):
+    at_seq = forms.IntegerField(min_value=1, label="Fork after event",
+                                help_text="The branch starts from a copy of the log up to this event (an event "
+                                          "inside a turn takes its whole turn).")
+    model_profile = forms.ModelChoiceField(queryset=None, required=False, label="Every agent on model profile",
+                                           empty_label="Keep the origin's models")
+    protocol_params = forms.CharField(required=False, max_length=20_000, label="Protocol parameters to change (JSON)",
+                                      widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false",
+                                                                   "placeholder": '{"params": {"reward": "mac_spgg"}}'}))
+    seat_role = forms.ChoiceField(required=False, label="Take a seat yourself")
+    inject = forms.CharField(required=False, max_length=4000, label="Inject a message at the fork point",
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, session, **kwargs):
+        from collab.teams.models import ModelProfile
+
+        super().__init__(*args, **kwargs)
+        self.fields["model_profile"].queryset = ModelProfile.objects.all()
+        self.fields["seat_role"].choices = [("", "No, agents keep every seat")] + [
+            (name, name) for name in session.role_names()]
+        self.fields["at_seq"].max_value = session.last_seq
+        self.fields["at_seq"].widget.attrs["max"] = session.last_seq
+        self.initial.setdefault("at_seq", session.last_seq)
+
+    def clean_protocol_params(self):
+        raw = (self.cleaned_data.get("protocol_params") or "").strip()
+        if not raw:
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc}.") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Give a JSON object, e.g. {\"rounds\": 3}.")
+        return value

@@ -12,4 +12,6 @@ urlpatterns = [
     path("<int:pk>/runs.csv", views.experiment_runs_csv, name="experiment_runs_csv"),
     path("<int:pk>/aggregates.csv", views.experiment_aggregates_csv, name="experiment_aggregates_csv"),
     path("<int:pk>/manifest.json", views.experiment_manifest, name="experiment_manifest"),
+    path("compare/", views.session_compare, name="session_compare"),
+    path("sessions/<int:pk>/fork/", views.session_fork, name="session_fork"),
 ]

@@ -9,12 +9,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from collab.experiments import charts, results, services
-from collab.experiments.forms import EXAMPLE, ExperimentForm
+from collab.experiments import charts, compare, results, services
+from collab.experiments.forms import EXAMPLE, ExperimentForm, ForkForm
 from collab.experiments.models import Experiment
 from collab.experiments.spec import SpecError
+from collab.live.charts import render_chart
+from collab.sessions import permissions
+from collab.sessions import selectors as session_selectors
+from collab.sessions import services as session_services
+from collab.sessions.models import Session
 from collab.sessions.permissions import Refused
 
 
@@ -141,3 +147,51 @@ def experiment_manifest(request, pk: int):
     return response
 
 
+
+
+def _viewable_session(request, pk: int) -> Session:
+    session = Session.objects.filter(pk=pk).first()
+    if session is None or not permissions.can_view(session, request.user):
+        raise Http404("No such session.")
+    return session
+
+
+@login_required
+def session_compare(request):
+    """Sessions side by side: ?sessions=12,15[,...]&metric=NAME."""
+    raw = request.GET.get("sessions", "")
+    try:
+        ids = list(dict.fromkeys(int(part) for part in raw.split(",") if part.strip()))
+    except ValueError:
+        ids = []
+    if not 2 <= len(ids) <= compare.MAX_SESSIONS:
+        return render(request, "experiments/compare.html", {
+            "error": f"Name 2 to {compare.MAX_SESSIONS} session numbers, e.g. ?sessions=12,15.", "raw": raw},
+            status=400)
+    sessions = [_viewable_session(request, pk) for pk in ids]
+    view = compare.side_by_side(sessions, request.GET.get("metric", ""))
+    return render(request, "experiments/compare.html", {
+        "sessions": sessions, "view": view, "raw": raw, "chart": render_chart(view["chart"], "compare-chart")})
+
+
+@login_required
+def session_fork(request, pk: int):
+    origin = _viewable_session(request, pk)
+    form = ForkForm(request.POST or None, session=origin)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            fork = session_services.session_fork(
+                session=origin, user=request.user, at_seq=data["at_seq"], model_profile=data["model_profile"],
+                protocol_params=data["protocol_params"], seat_role=data["seat_role"] or None,
+                inject=data["inject"])
+            session_services.session_start(session=fork, user=request.user)
+        except Refused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Fork #{fork.pk} started from event {fork.forked_at_seq} of #{origin.pk}.")
+            return redirect(f"{reverse('session_compare')}?sessions={origin.pk},{fork.pk}")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "experiments/fork.html", {"origin": origin, "form": form,
+                                                     "events": session_selectors.fork_choices(origin.pk)},
+                  status=status)

@@ -70,3 +70,31 @@ def paused_by_engine(session_id: int) -> str:
         return ""
     reason = latest["payload"].get("reason", "")
     return "" if reason == "paused after one step" else reason
+
+
+def scenario_points(session_id: int) -> list[dict]:
+    """Each scenario_state event's round, turn and metrics, in log order."""
+    rows = Event.objects.filter(session_id=session_id, kind=Event.Kind.SCENARIO_STATE).order_by("seq").values(
+        "seq", "turn_index", "payload")
+    return [{"seq": r["seq"], "turn_index": r["turn_index"], "round": r["payload"].get("round"),
+             "metrics": r["payload"].get("metrics", {})} for r in rows]
+
+
+def turn_messages(session_id: int, after_seq: int = 0) -> dict[int, list[dict]]:
+    """Messages and actions after a seq, grouped by turn index."""
+    rows = (Event.objects.filter(session_id=session_id, seq__gt=after_seq, kind__in=[Event.Kind.MESSAGE,
+                                                                                     Event.Kind.ACTION])
+            .exclude(turn_index=None).order_by("seq").values("seq", "kind", "actor", "payload", "turn_index"))
+    turns: dict[int, list[dict]] = {}
+    for r in rows:
+        text = r["payload"].get("text") if r["kind"] == Event.Kind.MESSAGE else str(r["payload"].get("action"))
+        turns.setdefault(r["turn_index"], []).append({"seq": r["seq"], "actor": r["actor"], "text": text or ""})
+    return turns
+
+
+def fork_choices(session_id: int, limit: int = 400) -> list[dict]:
+    """The latest events of a session, newest first, to pick a fork point from."""
+    rows = Event.objects.filter(session_id=session_id).order_by("-seq")[:limit].values(
+        "seq", "kind", "actor", "payload", "turn_index")
+    return [{"seq": r["seq"], "kind": r["kind"], "actor": r["actor"], "turn_index": r["turn_index"],
+             "text": str(r["payload"].get("text") or r["payload"].get("action") or "")[:140]} for r in rows]
