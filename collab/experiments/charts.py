@@ -8,7 +8,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from collab.live.charts import PALETTE, _fmt
 
-WIDTH, ROW, LEFT, RIGHT, TOP = 420, 26, 150, 16, 8
+WIDTH, ROW, LEFT, RIGHT, TOP = 360, 28, 130, 14, 8
 
 
 def interval_chart(metric: str, rows: list[dict]) -> SafeString:
@@ -34,11 +34,13 @@ def interval_chart(metric: str, rows: list[dict]) -> SafeString:
         y = TOP + ROW * i + ROW / 2
         colour = PALETTE[i % len(PALETTE)]
         label = row["condition_label"]
-        short = label if len(label) <= 22 else label[:21] + "…"
+        # The grid key's "params." prefix is the same on every row: leave it out of the axis label.
+        short = label.replace("params.", "")
+        short = short if len(short) <= 18 else short[:17] + "…"
         interval = (f"{_fmt(low)} to {_fmt(high)}" if row["ci95_low"] is not None else "no interval (n < 2)")
         parts.append(f'<g><title>{escape(label)}: mean {_fmt(row["mean"])}, 95% CI {interval}, n = {row["n"]}'
                      '</title>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{escape(short)}</text>')
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12">{escape(short)}</text>')
         parts.append(f'<line x1="{x(low):.1f}" y1="{y:.1f}" x2="{x(high):.1f}" y2="{y:.1f}" stroke="{colour}" '
                      'stroke-width="2"/>')
         for end in (low, high):
@@ -46,8 +48,8 @@ def interval_chart(metric: str, rows: list[dict]) -> SafeString:
                          f'stroke="{colour}" stroke-width="2"/>')
         parts.append(f'<circle cx="{x(row["mean"]):.1f}" cy="{y:.1f}" r="4" fill="{colour}"/></g>')
     axis_y = height - 6
-    parts.append(f'<text x="{LEFT}" y="{axis_y}" font-size="10" fill="#586074">{_fmt(lo)}</text>')
-    parts.append(f'<text x="{WIDTH - RIGHT}" y="{axis_y}" font-size="10" fill="#586074" '
+    parts.append(f'<text x="{LEFT}" y="{axis_y}" font-size="11" fill="#586074">{_fmt(lo)}</text>')
+    parts.append(f'<text x="{WIDTH - RIGHT}" y="{axis_y}" font-size="11" fill="#586074" '
                  f'text-anchor="end">{_fmt(hi)}</text>')
     parts.append("</svg>")
     return mark_safe(f'<figure class="chart"><figcaption class="chart-title">{escape(metric)}</figcaption>'

@@ -141,3 +141,15 @@ def manifest(experiment: Experiment) -> dict:
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         } for run in experiment.runs.all()],
     }
+
+
+def pivot(rows: list[dict]) -> dict:
+    """Aggregate rows as a metric x condition table for the page."""
+    labels: dict[int, str] = {}
+    table: dict[str, dict[int, dict]] = {}
+    for row in rows:
+        labels[row["condition"]] = row["condition_label"]
+        table.setdefault(row["metric"], {})[row["condition"]] = row
+    order = sorted(labels)
+    return {"conditions": [(i, labels[i]) for i in order],
+            "metrics": [{"metric": m, "cells": [cells.get(i) for i in order]} for m, cells in table.items()]}

@@ -70,7 +70,8 @@ def _live_context(experiment: Experiment, include_incomplete: bool) -> dict:
     rows = results.aggregates(experiment, include_incomplete=include_incomplete)
     return {
         "experiment": experiment, "progress": results.progress(experiment), "grid": results.grid(experiment),
-        "failures": results.failures(experiment), "aggregates": rows, "charts": charts.charts(rows),
+        "failures": results.failures(experiment), "aggregates": rows, "table": results.pivot(rows),
+        "charts": charts.charts(rows),
         "include_incomplete": include_incomplete,
         "running": experiment.status == Experiment.Status.RUNNING,
     }
