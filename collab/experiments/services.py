@@ -33,6 +33,8 @@ from collab.teams.services import team_create_from_preset
 R = Run.Status
 # A session ended by its own rules has ended_by set by its protocol or scenario; these mean it was cut short.
 CUT_SHORT = {"max_turns", "budget", "error", "owner"}
+# Sessions started per tick: keeps each tick's transaction (and its row lock) short.
+LAUNCH_BATCH = 25
 
 
 def completed_by_rules(ended_by: str) -> bool:
@@ -239,8 +241,10 @@ def experiment_tick(*, experiment_id: int) -> bool:
     if exp is None or exp.status != Experiment.Status.RUNNING:
         return False
     running = list(exp.runs.filter(status=R.RUNNING))
-    still = sum(1 for run in running if not _record(run))
-    free = exp.spec["parallel"] - still
+    # One query finds the sessions that stopped; only those are read in full.
+    stopped = session_selectors.settled([run.session_id for run in running])
+    still = sum(1 for run in running if run.session_id not in stopped or not _record(run))
+    free = min(exp.spec["parallel"] - still, LAUNCH_BATCH)
     if free > 0:
         for run in exp.runs.filter(status=R.PENDING).order_by("seed", "repetition", "condition_index")[:free]:
             _launch(exp, run)

@@ -98,3 +98,9 @@ def fork_choices(session_id: int, limit: int = 400) -> list[dict]:
         "seq", "kind", "actor", "payload", "turn_index")
     return [{"seq": r["seq"], "kind": r["kind"], "actor": r["actor"], "turn_index": r["turn_index"],
              "text": str(r["payload"].get("text") or r["payload"].get("action") or "")[:140]} for r in rows]
+
+
+def settled(session_ids: list[int]) -> set[int]:
+    """Of these sessions, the ones not running on: finished, failed or paused."""
+    return set(Session.objects.filter(pk__in=session_ids, status__in=[
+        Session.Status.FINISHED, Session.Status.FAILED, Session.Status.PAUSED]).values_list("pk", flat=True))

@@ -233,7 +233,29 @@ scenario_preset(
     "maze_pair", "Maze pair",
     "The Collaboration Gap: two agents with split views must agree on every move",
     "A 6x6 maze; each navigator sees half the map; the stronger one leads (relay).",
-    "maze", params={"relay": True}, strategies="follow_known_path", max_turns=200)
+    "maze", params={"relay": True, "strengths": {"Navigator A": 2, "Navigator B": 1}},
+    strategies="follow_known_path", max_turns=200,
+    setting="collab's structured variant of the paper's maze: one JSON move per turn each, the stronger navigator "
+            "proposing first.",
+    departures=("Moves are structured per turn with feedback from the maze; the paper's agents talk freely and "
+                "their path is extracted afterwards (see maze_pair_paper).",))
+
+scenario_preset(
+    "maze_pair_paper", "Maze pair (paper setting)",
+    "The Collaboration Gap: split-view maze solved in free conversation, the agreed path extracted by a grader",
+    "Two navigators, each seeing half of a 6x6 maze, talk freely until they agree on a path; a grader extracts "
+    "it and it is played from the start. The stronger navigator leads, then hands over to the weaker (relay).",
+    "maze", params={"conversation": "free", "relay": True, "handoff_turn": 4,
+                    "strengths": {"Navigator A": 2, "Navigator B": 1}},
+    strategies="follow_known_path", max_turns=120,
+    setting="Free conversation with no output format, moves extracted afterwards (offline rule-based grader; name "
+            "a grader_role for a model grader), relay from the stronger to the weaker after 4 utterances.",
+    departures=(
+        "The paper's mazes and grader prompt are not reproduced exactly: mazes are collab's seeded 6x6 grids, and "
+        "the offline grader takes the last proposal the partner accepted.",
+        "Relay hands the lead (who speaks first) to the weaker navigator; in the paper the stronger model plays "
+        "the opening turns of the dialogue and the weaker continues it.",
+    ))
 
 scenario_preset(
     "expert_ranking", "Expert-ranking team",
