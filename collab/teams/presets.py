@@ -157,6 +157,13 @@ register(Preset(
     brief="Organise moving a 20-person lab to a new building over one weekend.",
 ))
 
+RANKING_DEPARTURES = (
+    "The team answer is the item-wise mean of the members' final rankings (their common ranking when they agree); "
+    "collab could not check the paper's exact aggregation, and team_answer=reporter keeps a single reporter.",
+    "Scores are 1 - error / the largest possible error, so the relative loss is defined when the expert is "
+    "perfect; the paper's ML benchmarks are not included.",
+)
+
 DONOR_DEPARTURES = (
     "Actions are a JSON fraction of resources rather than free text with 'Answer: x' units.",
     "Survivors keep their seat name; a newcomer takes a replaced agent's seat rather than a new name.",
@@ -262,7 +269,21 @@ scenario_preset(
     "Multi-Agent Teams Hold Experts Back: does the team follow its expert?",
     "Members rank survival items, discuss, and the reporter submits one team ranking.",
     "ranking", strategies={"Reporter": "average", "Member": "anchored", "Generalist": "anchored",
-                           "Expert": "expert_truthful"}, max_turns=100)
+                           "Expert": "expert_truthful"}, max_turns=100,
+    setting="NASA Lost on the Moon, all 15 items and NASA's answer key; four members, one a known expert; "
+            "private rankings, discussion, then every member submits the agreed ranking (task=sea for Lost at "
+            "Sea). Synergy gap as a rank-error difference and as the relative loss against the best member.",
+    departures=RANKING_DEPARTURES)
+
+scenario_preset(
+    "expert_ranking_sea", "Expert-ranking team (Lost at Sea)",
+    "Multi-Agent Teams Hold Experts Back: Lost at Sea, with a known expert",
+    "The same team on the Lost at Sea task (15 items, the US Coast Guard's answer key).",
+    "ranking", params={"task": "sea"},
+    strategies={"Reporter": "average", "Member": "anchored", "Generalist": "anchored", "Expert": "expert_truthful"},
+    max_turns=100,
+    setting="Lost at Sea, all 15 items; otherwise as expert_ranking.",
+    departures=RANKING_DEPARTURES)
 
 register(Preset(
     key="chatdev_chain",
