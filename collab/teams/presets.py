@@ -177,7 +177,44 @@ scenario_preset(
     "design_review", params={"judge_role": "Faculty Judge"}, max_turns=60,
     roles=scenario_roles("design_review") + [role(
         "Faculty Judge", "You are the course's faculty reviewer. You score proposals strictly against the rubric, "
-        "citing the text.", "A fair, evidence-based score for every criterion.", "#64748b", "⚖", strength=5)])
+        "citing the text.", "A fair, evidence-based score for every criterion.", "#64748b", "⚖", strength=5)],
+    setting="collab's writing variant: the perspectives write a proposal for a brief and a judge scores it.",
+    departures=("The paper's panel evaluates existing student proposals (see senior_design_evaluation); "
+                "here it writes one.",))
+
+SAMPLE_PROPOSAL = {
+    "summary": "A solar-powered purification unit: sediment filter, activated carbon and a UV-C stage, sized for "
+               "1,500 litres a day, with a maintenance plan run by the school's science club.",
+    "sections": {
+        "Problem definition": "300 students need at least 5 litres of safe water each per school day; the unit must "
+                              "run without grid power, remove turbidity and pathogens (WHO guidelines), and be "
+                              "maintainable by staff with one hour of training.",
+        "Technical feasibility": "Off-the-shelf 400 W panels and a 12 V UV-C lamp; the parts list comes to 1,650 USD. "
+                                 "Risks: lamp life and cloudy weeks; a battery bank covers two days.",
+        "Societal & ethical impact": "Fewer water-borne illnesses; spent cartridges are collected by the supplier.",
+        "Project plan": "Semester 1: requirements, design, bench prototype. Semester 2: build, two-week field test, "
+                        "handover and report.",
+    },
+}
+
+scenario_preset(
+    "senior_design_evaluation", "Senior design evaluation panel",
+    "Harnessing Multi-Agent LLMs for Senior Design Projects: perspective agents and a coordinator evaluate a proposal",
+    "Problem formulation, system complexity and societal-ethical perspectives score a student proposal against the "
+    "rubric; the project manager, as coordinator, weighs their assessments; agreement with the faculty grader is "
+    "the result (single_agent=true is the baseline).",
+    "design_review", params={"mode": "evaluate", "proposal": SAMPLE_PROPOSAL, "human_scores": {
+        "Problem definition": 3, "Technical feasibility": 2, "Societal & ethical impact": 1, "Project plan": 2}},
+    max_turns=20,
+    setting="The paper's evaluation setting: perspective agents and a coordinator score an existing proposal against "
+            "a rubric; agreement with a human (faculty) grader; single_agent=true for the single-agent baseline. "
+            "Replace proposal and human_scores with your course's.",
+    departures=(
+        "Four perspectives (three assessors and the coordinator) instead of the paper's eight agents.",
+        "A sample proposal and sample faculty scores ship with the preset; the paper's student proposals and "
+        "faculty scores are not public here.",
+        "Offline, the scripted assessors score by section length, not by reading.",
+    ))
 
 scenario_preset(
     "fishery_village", "Fishery village",
