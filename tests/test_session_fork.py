@@ -71,6 +71,9 @@ def test_a_fork_with_another_reward_and_an_injected_note_runs_on_differently(own
     with pytest.raises(Refused, match="characters; at most"):
         services.session_fork(session=origin, user=owner, at_seq=at, inject="x" * 1_000_000)
     assert Session.objects.count() == 1
+    # An event before the first turn forks from the initial state.
+    early = services.session_fork(session=origin, user=owner, at_seq=1)
+    assert early.next_turn == 0 and early.forked_at_seq == 1 and early.last_seq == 2
     fork = services.session_fork(session=origin, user=owner, at_seq=at, inject="Contribute everything now.",
                                  protocol_params={"params": {"reward": "mac_spgg"}})
     assert fork.protocol_params["params"]["reward"] == "mac_spgg"

@@ -335,6 +335,8 @@ def session_fork(
         raise Refused(f"No role named {seat_role!r} in this session.")
     inject = _check_text(inject) if inject and inject.strip() else ""
     last_seq, snapshot = fork_point(origin, at_seq)
+    if snapshot is None and origin.next_turn > 0 and not TurnSnapshot.objects.filter(session=origin).exists():
+        raise Refused("This session ran before forks were recorded: it has no engine state to fork from.")
 
     snapshot_roles = [dict(r) for r in origin.team_snapshot.get("roles", [])]
     if model_profile is not None:
