@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "collab.courses",
+    "collab.experiments",
 ]
 
 MIDDLEWARE = [

@@ -13,5 +13,6 @@ urlpatterns = [
     path("teams/", include("collab.teams.urls")),
     path("research/", include("collab.research.urls")),
     path("courses/", include("collab.courses.urls")),
+    path("experiments/", include("collab.experiments.urls")),
     path("", include("collab.sessions.urls")),
 ]

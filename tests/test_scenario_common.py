@@ -217,7 +217,7 @@ BAD_ACTIONS = {
     "public_goods": [({"contribution": 11}, "above the maximum 10"), ({"contribution": None}, "expected number")],
     "maze": [({"move": "UP"}, "is not one of"), ({"move": "N", "message": 5}, "expected string"),
              ({"move": "STAY"}, "is not one of")],
-    "ranking": [({"ranking": ["Box of matches"]}, "needs at least 10 items"),
+    "ranking": [({"ranking": ["Box of matches"]}, "needs at least 15 items"),
                 ({"ranking": "oxygen first"}, "expected array")],
     "design_review": [({"proposal": "x"}, "missing required field 'sections'"),
                       ({"proposal": "x", "sections": {"Budget": "y"}}, "unexpected field 'Budget'")],

@@ -147,3 +147,78 @@ def test_judge_parameters_are_checked():
         REVIEW.initial_state({"judge_role": "B", "manager_role": "B"}, ["A", "B"], 0)
     with pytest.raises(ValueError, match="needs a panel"):
         REVIEW.initial_state({"judge_role": "A"}, ["A"], 0)
+
+
+# --- evaluation mode: the panel and a coordinator evaluate a given proposal --------------------
+
+EVAL_ROLES = ["Coordinator", "Problem Formulation", "System Complexity", "Societal & Ethical"]
+GIVEN = {"summary": "A solar still with a UV stage.", "sections": {
+    "Problem definition": "300 students need 5 litres a day each; the unit must run without grid power. " * 3,
+    "Technical feasibility": "Off-the-shelf panels and a UV lamp.",
+    "Societal & ethical impact": "",
+    "Project plan": "Two semesters: design, build, field test, report. " * 6,
+}}
+HUMAN = {"Problem definition": 2, "Technical feasibility": 2, "Societal & ethical impact": 0, "Project plan": 3}
+
+
+def evaluate(params=None):
+    sc = scenarios.get("design_review")
+    return sc, sc.initial_state({"mode": "evaluate", "proposal": GIVEN, "human_scores": HUMAN, **(params or {})},
+                                EVAL_ROLES, 0)
+
+
+def test_panel_then_coordinator_evaluate_and_agreement_by_hand():
+    sc, state = evaluate()
+    assert state["proposal"]["sections"]["Project plan"].startswith("Two semesters")
+    step = sc.next_step(state)
+    assert step["phase"] == "act" and step["actors"] == EVAL_ROLES[1:] and step["simultaneous"]
+    assert "The proposal to evaluate" in sc.observation(state, "System Complexity")
+    assessments = {
+        "Problem Formulation": {"Problem definition": 3, "Technical feasibility": 1, "Societal & ethical impact": 0,
+                                "Project plan": 2},
+        "System Complexity": {"Problem definition": 2, "Technical feasibility": 1, "Societal & ethical impact": 1,
+                              "Project plan": 3},
+        "Societal & Ethical": {"Problem definition": 2, "Technical feasibility": 2, "Societal & ethical impact": 0,
+                               "Project plan": 3},
+    }
+    state, _ = sc.apply(state, {n: {"scores": s, "rationale": f"{n} view"} for n, s in assessments.items()},
+                        random.Random(0))
+    assert sc.next_step(state)["actors"] == ["Coordinator"]
+    seen = sc.observation(state, "Coordinator")
+    assert "The panel's assessments:" in seen and "(System Complexity view)" in seen
+    # The scripted coordinator rounds the panel's mean levels: 2.33 -> 2, 1.33 -> 1, 0.33 -> 0, 2.67 -> 3.
+    verdict = sc.scripted_action(state, "Coordinator", "templated", random.Random(0))
+    assert verdict["scores"] == {"Problem definition": 2, "Technical feasibility": 1,
+                                 "Societal & ethical impact": 0, "Project plan": 3}
+    state, report = sc.apply(state, {"Coordinator": verdict}, random.Random(0))
+    assert sc.next_step(state) is None and "the panel evaluated the proposal" in sc.end_reason(state)
+    m = sc.metrics(state)
+    # Against the human grader: equal on 3 of 4 criteria, one level off on Technical feasibility.
+    assert m["agreement_exact"] == 0.75 and m["agreement_within_one"] == 1.0
+    assert m["mean_abs_level_diff"] == 0.25 and report["agreement"]["agreement_exact"] == 0.75
+    assert m["panel_total"] == 6 / 12 and m["human_total"] == 7 / 12
+    assert sc.chart(state)["series"][1] == {"name": "Human grader", "values": [2, 2, 0, 3]}
+
+
+def test_single_agent_baseline_and_a_human_grader_scoring_afterwards():
+    sc, state = evaluate({"single_agent": True, "human_scores": {}})
+    assert sc.next_step(state) == {"phase": "act", "actors": ["Coordinator"], "simultaneous": False, "round": 2}
+    assert "Coordinator evaluates it alone" in sc.rules_text(state)
+    state, _ = sc.apply(state, {"Coordinator": {"scores": HUMAN}}, random.Random(0))
+    assert "agreement_exact" not in sc.metrics(state)  # no human grader yet
+    state = sc.score(state, {"Problem definition": 2, "Technical feasibility": 0, "Societal & ethical impact": 0,
+                             "Project plan": 3}, scorer="prof")
+    m = sc.metrics(state)
+    assert m["agreement_exact"] == 0.75 and m["agreement_within_one"] == 0.75 and m["mean_abs_level_diff"] == 0.5
+
+
+def test_evaluation_parameters_are_checked():
+    sc = scenarios.get("design_review")
+    with pytest.raises(ValueError, match="evaluate mode needs a proposal with sections"):
+        sc.params({"mode": "evaluate"})
+    with pytest.raises(ValueError, match="proposal sections not in the rubric: Budget"):
+        sc.params({"mode": "evaluate", "proposal": {"sections": {"Budget": "x"}}})
+    with pytest.raises(ValueError, match="human_scores: score for Project plan must be a level index from 0 to 3"):
+        sc.params({"mode": "evaluate", "proposal": GIVEN, "human_scores": {**HUMAN, "Project plan": 9}})
+    with pytest.raises(ValueError, match="human_scores: no score for"):
+        sc.params({"mode": "evaluate", "proposal": GIVEN, "human_scores": {"Project plan": 1}})

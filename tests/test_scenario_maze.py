@@ -3,7 +3,7 @@ import random
 import pytest
 
 from collab.engine import scenarios
-from collab.engine.scenarios.maze import generate_maze, shortest_path
+from collab.engine.scenarios.maze import generate_maze, grade_transcript, moves_in, shortest_path
 
 MAZE = scenarios.get("maze")
 PAIR = ["A", "B"]
@@ -146,3 +146,118 @@ def test_talk_phase_before_each_turn():
     state = MAZE.record_talk(state, "B", "yes, avoid row 1")
     assert MAZE.next_step(state)["phase"] == "act"
     assert "yes, avoid row 1" in MAZE.observation(state, "A")
+
+
+# --- free conversation and the grader (The Collaboration Gap) --------------------------
+
+def said(*lines):
+    return [{"round": i + 1, "role": role, "text": text} for i, (role, text) in enumerate(lines)]
+
+
+def test_moves_named_in_free_text():
+    assert moves_in("Let's go north, then 2 east and finally down.") == ["N", "E", "E", "S"]
+    assert moves_in("Path: N, N, E, 3x W") == ["N", "N", "E", "W", "W", "W"]
+    assert moves_in("I think we should go up twice? no, left") == ["N", "W"]
+    assert moves_in("a wall at e5, as i see it") == []  # lone lower-case letters are not moves
+    assert moves_in("nothing here") == []
+
+
+def test_grader_takes_the_last_accepted_proposal():
+    transcript = said(
+        ("A", "I see walls at (1,2). Proposed path: N, E, E."),
+        ("B", "That crosses a wall on my side. How about E, E, N?"),
+        ("A", "Sounds good, E, E, N it is."),
+        ("B", "Agreed. DONE"),
+    )
+    # B's E, E, N was accepted by A repeating it; A's restatement was then accepted by B's agreement.
+    assert grade_transcript(transcript, ["A", "B"]) == {"moves": ["E", "E", "N"], "agreed": True}
+
+
+def test_grader_without_agreement_takes_the_last_proposal():
+    transcript = said(("A", "Go north then east."), ("B", "No, I would go south."), ("A", "Hmm."))
+    assert grade_transcript(transcript, ["A", "B"]) == {"moves": ["S"], "agreed": False}
+    assert grade_transcript(said(("A", "hello"), ("B", "hi")), ["A", "B"]) == {"moves": [], "agreed": False}
+    # A grader's or an observer's words never count.
+    transcript = said(("A", "N, N"), ("Judge", "ok"), ("B", "Yes."))
+    assert grade_transcript(transcript, ["A", "B"]) == {"moves": ["N", "N"], "agreed": True}
+
+
+def free_state(params=None, roles=PAIR):
+    state = MAZE.initial_state({"conversation": "free", **(params or {})}, roles, 0)
+    state.update({"grid": OPEN_GRID, "pos": [2, 2], "start": [2, 2], "goal": [0, 5], "visited": [[2, 2]],
+                  "optimal": 5})
+    return state
+
+
+def test_free_conversation_then_the_rule_grader_plays_the_agreed_path():
+    state = free_state()
+    assert MAZE.next_step(state) == {"phase": "talk", "actors": ["A"], "round": 1}
+    assert "Talk freely" in MAZE.rules_text(state) and "say DONE" in MAZE.rules_text(state)
+    # Through the wall at (1,3) first: bump, then around it.
+    state = MAZE.record_talk(state, "A", "Let's do: E, N, N, E, E, E")
+    assert MAZE.next_step(state)["actors"] == ["B"] and state["pos"] == [2, 2]  # talking moves nothing
+    state = MAZE.record_talk(state, "B", "Okay, agreed. DONE")
+    assert MAZE.next_step(state) is None
+    m = MAZE.metrics(state)
+    assert m["extracted_moves"] == ["E", "N", "N", "E", "E", "E"] and m["agreed"] and m["grader"] == "rules"
+    # (2,2) E to (2,3); N twice into the wall at (1,3): two bumps; E, E, E to (2,6)? The edge: (2,4), (2,5),
+    # then a third bump at the east edge. The token ends at (2,5), not the goal (0,5).
+    assert m["bumps"] == 3 and m["moves"] == 3 and not m["solved"]
+    assert "does not reach the goal" in MAZE.end_reason(state)
+
+
+def test_free_conversation_solved_path_and_efficiency():
+    state = free_state()
+    state = MAZE.record_talk(state, "A", "N, N, E, E, E")
+    state = MAZE.record_talk(state, "B", "N, N, E, E, E: yes. DONE")
+    m = MAZE.metrics(state)
+    assert m["solved"] and m["bumps"] == 0 and m["moves"] == 5 and m["path_efficiency"] == 1.0
+
+
+def test_utterance_cap_ends_the_talk():
+    state = free_state({"max_utterances": 3})
+    for who, text in [("A", "hmm"), ("B", "hmm"), ("A", "W")]:
+        state = MAZE.record_talk(state, who, text)
+    assert MAZE.next_step(state) is None and MAZE.metrics(state)["extracted_moves"] == ["W"]
+    assert not MAZE.metrics(state)["agreed"]
+
+
+def test_a_grader_role_extracts_the_moves_as_an_action():
+    state = free_state({"grader_role": "Judge"}, roles=["A", "B", "Judge"])
+    state = MAZE.record_talk(state, "A", "N, N, E, E, E")
+    state = MAZE.record_talk(state, "B", "Agreed. DONE")
+    step = MAZE.next_step(state)
+    assert step == {"phase": "act", "actors": ["Judge"], "simultaneous": False, "round": 3}
+    assert "A: N, N, E, E, E" in MAZE.observation(state, "Judge")
+    assert MAZE.scripted_action(state, "Judge", "follow_known_path", random.Random(0)) == {
+        "moves": ["N", "N", "E", "E", "E"]}
+    assert MAZE.validate_action(state, "Judge", {"moves": ["UP"]})[1].startswith("action.moves[0]")
+    state, report = MAZE.apply(state, {"Judge": {"moves": ["N", "N", "E", "E", "E"]}}, random.Random(0))
+    assert report["solved"] and report["grade"]["grader"] == "Judge" and report["grade"]["rules_moves"] == [
+        "N", "N", "E", "E", "E"]
+    with pytest.raises(ValueError, match="grader_role must be a role other than the navigators"):
+        MAZE.initial_state({"conversation": "free", "grader_role": "A"}, PAIR, 0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_scripted_navigators_share_walls_and_agree(seed):
+    state, _ = scenarios.play_scripted(MAZE, PAIR, "follow_known_path", seed=seed, params={"conversation": "free"})
+    m = MAZE.metrics(state)
+    assert m["solved"] and m["agreed"] and m["path_efficiency"] == 1.0 and m["utterances"] <= 4
+
+
+def test_relay_leader_is_the_stronger_and_hands_over():
+    state = MAZE.initial_state({"relay": True, "strengths": {"A": 1, "B": 3}, "handoff_turn": 2}, PAIR, 0)
+    assert MAZE.next_step(state)["actors"] == ["B"]  # the stronger leads
+    assert "B leads for the first 2 turns, then A leads" in MAZE.rules_text(state)
+    for _ in range(2):
+        lead = MAZE.next_step(state)["actors"][0]
+        state, _ = MAZE.apply(state, {lead: {"move": "N"}}, random.Random(0))
+        follow = MAZE.next_step(state)["actors"][0]
+        assert follow != lead
+        state, _ = MAZE.apply(state, {follow: {"move": "N"}}, random.Random(0))
+    assert state["turn"] == 3 and MAZE.next_step(state)["actors"] == ["A"]  # handed over to the weaker
+    free = MAZE.initial_state({"conversation": "free", "relay": True, "strengths": {"A": 1, "B": 3}}, PAIR, 0)
+    assert MAZE.next_step(free)["actors"] == ["B"]
+    with pytest.raises(ValueError, match="strengths name roles not in the team: C"):
+        MAZE.initial_state({"strengths": {"C": 2}}, PAIR, 0)

@@ -43,7 +43,7 @@ from collab.engine.topologies import TOPOLOGIES
 from collab.llm import server
 from collab.llm.base import ChatRequest
 from collab.sessions import events as log
-from collab.sessions.models import Event, LLMCall, Seat, Session
+from collab.sessions.models import Event, LLMCall, Seat, Session, TurnSnapshot
 
 logger = logging.getLogger(__name__)
 RUNNING = Session.Status.RUNNING
@@ -310,6 +310,7 @@ def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
             add("notice", "system", {"text": f"{actor}'s seat timed out; the agent answered.", "seat_timeout": actor})
         for spec in PROTOCOLS.get(session.protocol).after_turn(ctx, turn, outputs):
             add(spec.kind, spec.actor, spec.payload, spec.audience)
+        first_seq = session.last_seq + 1
         log.append_many(session, entries, save_seq=False)
         state = dict(session.state or {})
         state["protocol"], state["plan"] = ctx.pstate, ctx.plan
@@ -322,6 +323,9 @@ def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
         session.agent_replies += len(answered)
         session.defaulted_replies += sum(1 for o in answered if o.output.defaulted)
         session.cost_used += sum((o.cost for o in outcomes.values()), Decimal(0))
+        TurnSnapshot.objects.create(session=session, turn_index=turn_index, first_seq=first_seq,
+                                    last_seq=session.last_seq, state=state, tokens_used=session.tokens_used,
+                                    cost_used=session.cost_used)
         session.lease_token, session.lease_expires_at, session.turn_attempts = "", None, 0
         session.save(update_fields=["state", "next_turn", "tokens_used", "tokens_estimated", "agent_replies",
                                     "defaulted_replies", "cost_used", "lease_token", "lease_expires_at",

@@ -59,6 +59,9 @@ class Session(models.Model):
         default=0, help_text="Replies replaced by a default (unusable twice, or '(no reply)')")
     cost_used = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     state = models.JSONField(default=dict, blank=True, help_text="Engine state derived from the log (plan, scenario)")
+    # A fork starts from a copy of its origin's log up to forked_at_seq.
+    forked_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks")
+    forked_at_seq = models.PositiveIntegerField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -178,6 +181,27 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("events are append-only")
+
+
+class TurnSnapshot(models.Model):
+    """The engine state right after a committed turn, with the seq range of
+    the turn's events and the running totals: a cache derived from the log,
+    written in the turn's own transaction, so a fork can start from any turn."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="turn_snapshots")
+    turn_index = models.IntegerField()
+    first_seq = models.PositiveIntegerField()
+    last_seq = models.PositiveIntegerField()
+    state = models.JSONField(default=dict)
+    tokens_used = models.PositiveIntegerField(default=0)
+    cost_used = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+
+    class Meta:
+        ordering = ["session", "turn_index"]
+        constraints = [models.UniqueConstraint(fields=["session", "turn_index"], name="one_snapshot_per_turn")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} after turn {self.turn_index}"
 
 
 class LLMCall(models.Model):

@@ -16,8 +16,8 @@ from collab.engine.registry import UnknownName
 from collab.engine.runner import continue_or_finish, enqueue
 from collab.engine.topologies import TOPOLOGIES
 from collab.sessions import events as log
-from collab.sessions import selectors
-from collab.sessions.models import Membership, Seat, Session
+from collab.sessions import permissions, selectors, visibility
+from collab.sessions.models import Event, Membership, Seat, Session, TurnSnapshot
 from collab.sessions.permissions import Refused, require_owner, require_seat_taker, require_unlocked
 from collab.teams.models import Team
 from collab.teams.services import connection_report, profiles_reread
@@ -388,8 +388,6 @@ def session_import(*, owner, header: dict, events: list[dict]) -> Session:
     The header is kept so the session re-exports exactly as it came in."""
     from datetime import datetime
 
-    from collab.sessions.models import Event
-
     meta, team = header["session"], header["team"]
     snapshot = {"id": None, "name": team["name"], "description": team["description"], "preset": team["preset"],
                 "roles": [{**{k: v for k, v in r.items() if k != "model"}, "model_profile": r["model"]}
@@ -413,3 +411,110 @@ def session_import(*, owner, header: dict, events: list[dict]) -> Session:
         row.created_at = datetime.fromisoformat(e["created_at"]) if e["created_at"] else now
     Event.objects.bulk_update(rows, ["created_at"], batch_size=1000)
     return session
+
+
+def fork_point(session: Session, at_seq: int) -> tuple[int, dict | None]:
+    """Where a fork from event `at_seq` really starts: (last copied seq, the
+    snapshot of the last turn it includes, or None before the first turn).
+    An event inside a turn's own events takes the whole turn with it, since
+    a turn is committed (and so replayed) whole."""
+    snapshots = list(TurnSnapshot.objects.filter(session=session, first_seq__lte=at_seq).order_by("turn_index")
+                     .values("turn_index", "first_seq", "last_seq", "state", "tokens_used", "cost_used"))
+    if not snapshots:
+        return at_seq, None
+    last = snapshots[-1]
+    return max(at_seq, last["last_seq"]), last
+
+
+@transaction.atomic
+def session_fork(
+    *, session: Session, user, at_seq: int, model_profile=None, protocol_params: dict | None = None,
+    seat_role: str | None = None, inject: str = "", title: str = "",
+) -> Session:
+    """A new session owned by `user` that starts from a copy of `session`'s
+    log up to event `at_seq` (the whole turn when it is inside one), linked
+    to its origin, and continues with what changed: every agent on another
+    model profile, protocol parameters merged over the origin's, a seat
+    held by `user`, or a message injected at the fork point. The origin is
+    never touched."""
+    from collab.teams.models import ModelProfile
+
+    if not permissions.can_view(session, user):
+        raise Refused("You cannot see that session.")
+    # A fork copies the whole log: only a viewer who sees all of it (not a seated
+    # player, whose role may not hear every whisper) may make one.
+    if not visibility.view_for(session, user, permissions.capacity(session, user)).everything:
+        raise Refused("Only the owner, observers and annotators can fork a session: a fork copies every event.")
+    origin = Session.objects.get(pk=session.pk)
+    if isinstance(at_seq, bool) or not isinstance(at_seq, int) or not 1 <= at_seq <= origin.last_seq:
+        raise Refused(f"Fork from an event between 1 and {origin.last_seq}.")
+    if model_profile is not None and not isinstance(model_profile, ModelProfile):
+        raise Refused("Choose a model profile.")
+    names = origin.role_names()
+    if seat_role and seat_role not in names:
+        raise Refused(f"No role named {seat_role!r} in this session.")
+    inject = _check_text(inject) if inject and inject.strip() else ""
+    last_seq, snapshot = fork_point(origin, at_seq)
+    if snapshot is None and origin.next_turn > 0 and not TurnSnapshot.objects.filter(session=origin).exists():
+        raise Refused("This session ran before forks were recorded: it has no engine state to fork from.")
+
+    snapshot_roles = [dict(r) for r in origin.team_snapshot.get("roles", [])]
+    if model_profile is not None:
+        for role in snapshot_roles:
+            role["model_profile"] = model_profile.snapshot()
+            role["temperature"] = model_profile.temperature
+    params = origin.protocol_params
+    if protocol_params:
+        merged = {**params, **protocol_params}
+        if origin.protocol == "scenario" and isinstance(protocol_params.get("params"), dict):
+            merged["params"] = {**params.get("params", {}), **protocol_params["params"]}
+        try:
+            params = PROTOCOLS.get(origin.protocol).validate_params(merged, names)
+        except ValueError as exc:
+            raise Refused(f"The fork was not made: {exc}.") from None
+    state = dict(snapshot["state"]) if snapshot else {
+        "protocol": PROTOCOLS.get(origin.protocol).init_state(params, names, origin.seed), "plan": plan_mod.empty()}
+    if protocol_params and origin.protocol == "scenario" and isinstance(protocol_params.get("params"), dict):
+        # The scenario reads its parameters from its state: the change applies from the fork on.
+        state["protocol"] = {**state["protocol"], "params": params["params"]}
+    fork = Session.objects.create(
+        owner=user, team=origin.team, title=title or f"Fork of #{origin.pk} at event {last_seq}", brief=origin.brief,
+        team_snapshot={**origin.team_snapshot, "roles": snapshot_roles}, protocol=origin.protocol,
+        protocol_params=params, topology=origin.topology, topology_params=origin.topology_params,
+        scenario=origin.scenario, scenario_params=params.get("params", {}) if origin.protocol == "scenario" else {},
+        provider="openai" if model_profile is not None and model_profile.provider == "openai" else origin.provider,
+        max_turns=origin.max_turns, token_budget=origin.token_budget, cost_budget=origin.cost_budget,
+        seed=origin.seed, visibility=Session.Visibility.PRIVATE, state=state,
+        next_turn=snapshot["turn_index"] + 1 if snapshot else 0,
+        tokens_used=snapshot["tokens_used"] if snapshot else 0,
+        cost_used=snapshot["cost_used"] if snapshot else 0,
+        forked_from=origin, forked_at_seq=last_seq,
+    )
+    Membership.objects.create(session=fork, user=user, capacity=Membership.Capacity.OWNER)
+    Seat.objects.bulk_create(Seat(session=fork, role_name=name) for name in names)
+    copied = Event.objects.filter(session=origin, seq__lte=last_seq).order_by("seq")
+    Event.objects.bulk_create(Event(session=fork, seq=e.seq, kind=e.kind, actor=e.actor, audience=e.audience,
+                                    payload=e.payload, turn_index=e.turn_index) for e in copied)
+    fork.last_seq = last_seq
+    fork.save(update_fields=["last_seq"])
+    changes = {}
+    if model_profile is not None:
+        changes["model_profile"] = model_profile.name
+    if protocol_params:
+        changes["protocol_params"] = protocol_params
+    if seat_role:
+        changes["seat"] = seat_role
+    if inject:
+        changes["inject"] = inject
+    described = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in changes.items()) or "no change"
+    log.append(fork, kind="notice", actor="system", turn_index=fork.next_turn, payload={
+        "text": f"Forked from session #{origin.pk} after event {last_seq} ({described}).",
+        "fork": {"origin": origin.pk, "at_seq": last_seq, "changes": changes}})
+    if seat_role:
+        Seat.objects.filter(session=fork, role_name=seat_role).update(
+            holder=Seat.Holder.HUMAN, user=user, taken_at=timezone.now())
+        _intervene(fork, user, "seat_taken", role=seat_role)
+    if inject:
+        log.append(fork, kind="message", actor=author(user), turn_index=fork.next_turn,
+                   payload={"text": inject, "intervention": "inject", "facilitator": True})
+    return fork

@@ -157,6 +157,13 @@ register(Preset(
     brief="Organise moving a 20-person lab to a new building over one weekend.",
 ))
 
+RANKING_DEPARTURES = (
+    "The team answer is the item-wise mean of the members' final rankings (their common ranking when they agree); "
+    "collab could not check the paper's exact aggregation, and team_answer=reporter keeps a single reporter.",
+    "Scores are 1 - error / the largest possible error, so the relative loss is defined when the expert is "
+    "perfect; the paper's ML benchmarks are not included.",
+)
+
 DONOR_DEPARTURES = (
     "Actions are a JSON fraction of resources rather than free text with 'Answer: x' units.",
     "Survivors keep their seat name; a newcomer takes a replaced agent's seat rather than a new name.",
@@ -170,7 +177,44 @@ scenario_preset(
     "design_review", params={"judge_role": "Faculty Judge"}, max_turns=60,
     roles=scenario_roles("design_review") + [role(
         "Faculty Judge", "You are the course's faculty reviewer. You score proposals strictly against the rubric, "
-        "citing the text.", "A fair, evidence-based score for every criterion.", "#64748b", "⚖", strength=5)])
+        "citing the text.", "A fair, evidence-based score for every criterion.", "#64748b", "⚖", strength=5)],
+    setting="collab's writing variant: the perspectives write a proposal for a brief and a judge scores it.",
+    departures=("The paper's panel evaluates existing student proposals (see senior_design_evaluation); "
+                "here it writes one.",))
+
+SAMPLE_PROPOSAL = {
+    "summary": "A solar-powered purification unit: sediment filter, activated carbon and a UV-C stage, sized for "
+               "1,500 litres a day, with a maintenance plan run by the school's science club.",
+    "sections": {
+        "Problem definition": "300 students need at least 5 litres of safe water each per school day; the unit must "
+                              "run without grid power, remove turbidity and pathogens (WHO guidelines), and be "
+                              "maintainable by staff with one hour of training.",
+        "Technical feasibility": "Off-the-shelf 400 W panels and a 12 V UV-C lamp; the parts list comes to 1,650 USD. "
+                                 "Risks: lamp life and cloudy weeks; a battery bank covers two days.",
+        "Societal & ethical impact": "Fewer water-borne illnesses; spent cartridges are collected by the supplier.",
+        "Project plan": "Semester 1: requirements, design, bench prototype. Semester 2: build, two-week field test, "
+                        "handover and report.",
+    },
+}
+
+scenario_preset(
+    "senior_design_evaluation", "Senior design evaluation panel",
+    "Harnessing Multi-Agent LLMs for Senior Design Projects: perspective agents and a coordinator evaluate a proposal",
+    "Problem formulation, system complexity and societal-ethical perspectives score a student proposal against the "
+    "rubric; the project manager, as coordinator, weighs their assessments; agreement with the faculty grader is "
+    "the result (single_agent=true is the baseline).",
+    "design_review", params={"mode": "evaluate", "proposal": SAMPLE_PROPOSAL, "human_scores": {
+        "Problem definition": 3, "Technical feasibility": 2, "Societal & ethical impact": 1, "Project plan": 2}},
+    max_turns=20,
+    setting="The paper's evaluation setting: perspective agents and a coordinator score an existing proposal against "
+            "a rubric; agreement with a human (faculty) grader; single_agent=true for the single-agent baseline. "
+            "Replace proposal and human_scores with your course's.",
+    departures=(
+        "Four perspectives (three assessors and the coordinator) instead of the paper's eight agents.",
+        "A sample proposal and sample faculty scores ship with the preset; the paper's student proposals and "
+        "faculty scores are not public here.",
+        "Offline, the scripted assessors score by section length, not by reading.",
+    ))
 
 scenario_preset(
     "fishery_village", "Fishery village",
@@ -233,14 +277,50 @@ scenario_preset(
     "maze_pair", "Maze pair",
     "The Collaboration Gap: two agents with split views must agree on every move",
     "A 6x6 maze; each navigator sees half the map; the stronger one leads (relay).",
-    "maze", params={"relay": True}, strategies="follow_known_path", max_turns=200)
+    "maze", params={"relay": True, "strengths": {"Navigator A": 2, "Navigator B": 1}},
+    strategies="follow_known_path", max_turns=200,
+    setting="collab's structured variant of the paper's maze: one JSON move per turn each, the stronger navigator "
+            "proposing first.",
+    departures=("Moves are structured per turn with feedback from the maze; the paper's agents talk freely and "
+                "their path is extracted afterwards (see maze_pair_paper).",))
+
+scenario_preset(
+    "maze_pair_paper", "Maze pair (paper setting)",
+    "The Collaboration Gap: split-view maze solved in free conversation, the agreed path extracted by a grader",
+    "Two navigators, each seeing half of a 6x6 maze, talk freely until they agree on a path; a grader extracts "
+    "it and it is played from the start. The stronger navigator leads, then hands over to the weaker (relay).",
+    "maze", params={"conversation": "free", "relay": True, "handoff_turn": 4,
+                    "strengths": {"Navigator A": 2, "Navigator B": 1}},
+    strategies="follow_known_path", max_turns=120,
+    setting="Free conversation with no output format, moves extracted afterwards (offline rule-based grader; name "
+            "a grader_role for a model grader), relay from the stronger to the weaker after 4 utterances.",
+    departures=(
+        "The paper's mazes and grader prompt are not reproduced exactly: mazes are collab's seeded 6x6 grids, and "
+        "the offline grader takes the last proposal the partner accepted.",
+        "Relay hands the lead (who speaks first) to the weaker navigator; in the paper the stronger model plays "
+        "the opening turns of the dialogue and the weaker continues it.",
+    ))
 
 scenario_preset(
     "expert_ranking", "Expert-ranking team",
     "Multi-Agent Teams Hold Experts Back: does the team follow its expert?",
     "Members rank survival items, discuss, and the reporter submits one team ranking.",
     "ranking", strategies={"Reporter": "average", "Member": "anchored", "Generalist": "anchored",
-                           "Expert": "expert_truthful"}, max_turns=100)
+                           "Expert": "expert_truthful"}, max_turns=100,
+    setting="NASA Lost on the Moon, all 15 items and NASA's answer key; four members, one a known expert; "
+            "private rankings, discussion, then every member submits the agreed ranking (task=sea for Lost at "
+            "Sea). Synergy gap as a rank-error difference and as the relative loss against the best member.",
+    departures=RANKING_DEPARTURES)
+
+scenario_preset(
+    "expert_ranking_sea", "Expert-ranking team (Lost at Sea)",
+    "Multi-Agent Teams Hold Experts Back: Lost at Sea, with a known expert",
+    "The same team on the Lost at Sea task (15 items, the US Coast Guard's answer key).",
+    "ranking", params={"task": "sea"},
+    strategies={"Reporter": "average", "Member": "anchored", "Generalist": "anchored", "Expert": "expert_truthful"},
+    max_turns=100,
+    setting="Lost at Sea, all 15 items; otherwise as expert_ranking.",
+    departures=RANKING_DEPARTURES)
 
 register(Preset(
     key="chatdev_chain",

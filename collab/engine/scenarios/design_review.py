@@ -62,6 +62,17 @@ class DesignReview(Scenario):
     verdict (no score is recorded, the instructor can still score).
     The scripted judge ("templated") is a heuristic, not a reading: an empty
     section gets the lowest level, otherwise one level per 25 words, capped.
+
+    mode "evaluate" (the paper's evaluation setting): the team does not write;
+    it evaluates a given `proposal` ({"summary", "sections": {criterion:
+    text}}, the instructor's or a student team's). Every panel role scores it
+    from its perspective (one simultaneous act: scores and a rationale), then
+    the coordinator (manager_role) sees their assessments and gives the
+    panel's scores. single_agent=true is the paper's baseline: the
+    coordinator evaluates alone. Agreement with the human grader
+    (`human_scores`, or an instructor's scores recorded later) is the
+    headline: exact agreement (share of criteria with the same level),
+    agreement within one level, and the mean absolute level difference.
     """
 
     key = "design_review"
@@ -74,6 +85,10 @@ class DesignReview(Scenario):
         "talk_rounds": 2,
         "manager_role": "",
         "judge_role": "",
+        "mode": "write",
+        "proposal": {},
+        "human_scores": {},
+        "single_agent": False,
     }
     param_help = {
         "brief": "The design brief the team works on.",
@@ -82,6 +97,10 @@ class DesignReview(Scenario):
         "manager_role": "The role that writes the proposal (empty: the first role).",
         "judge_role": "A role that scores the proposal against the rubric instead of discussing "
                       "(empty: scoring is left to the instructor).",
+        "mode": "write (the panel writes a proposal) or evaluate (the panel and a coordinator evaluate a given one).",
+        "proposal": "evaluate mode: the proposal to evaluate, {\"summary\": text, \"sections\": {criterion: text}}.",
+        "human_scores": "evaluate mode: the human grader's level per criterion, for agreement.",
+        "single_agent": "evaluate mode: the coordinator evaluates alone (the paper's single-agent baseline).",
     }
     params_schema = (
         Param("brief", "longtext", label="Design brief"),
@@ -129,6 +148,35 @@ class DesignReview(Scenario):
             names.append(name)
         if len(set(names)) != len(names):
             raise ValueError(f"{self.key}: rubric criterion names must be unique")
+        self._choice(p, "mode", ["write", "evaluate"])
+        if p["mode"] == "evaluate":
+            proposal = p["proposal"]
+            sections = proposal.get("sections")
+            if not isinstance(sections, dict) or not all(isinstance(v, str) for v in sections.values()):
+                raise ValueError(f"{self.key}: evaluate mode needs a proposal with sections: "
+                                 "{\"summary\": text, \"sections\": {criterion: text}}")
+            unknown = sorted(set(sections) - set(names))
+            if unknown:
+                raise ValueError(f"{self.key}: proposal sections not in the rubric: {', '.join(unknown)}")
+            if not isinstance(proposal.get("summary", ""), str):
+                raise ValueError(f"{self.key}: the proposal's summary must be text")
+        if p["human_scores"]:
+            self.check_levels(p["rubric"], p["human_scores"], "human_scores")
+
+    def check_levels(self, rubric: list[dict], scores: dict, what: str) -> dict:
+        by_name = {c["name"]: c for c in rubric}
+        unknown = sorted(set(scores) - set(by_name))
+        missing = [name for name in by_name if name not in scores]
+        if unknown:
+            raise ValueError(f"{self.key}: {what}: unknown criteria {', '.join(unknown)}; rubric: {', '.join(by_name)}")
+        if missing:
+            raise ValueError(f"{self.key}: {what}: no score for {', '.join(missing)}")
+        for name, level in scores.items():
+            top = len(by_name[name]["levels"]) - 1
+            if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= top:
+                raise ValueError(f"{self.key}: {what}: score for {name} must be a level index from 0 to {top}, "
+                                 f"got {level!r}")
+        return dict(scores)
 
     def initial_state(self, params: dict, role_names: list[str], seed: int) -> dict:
         p = self.params(params)
@@ -145,16 +193,24 @@ class DesignReview(Scenario):
         if manager == judge:
             raise ValueError(f"{self.key}: {manager!r} cannot both write the proposal and judge it")
         state = self._base_state(p, names, seed)
+        evaluate = p["mode"] == "evaluate"
+        if evaluate:
+            stage = "coordinate" if p["single_agent"] else "assess"
+        else:
+            stage = "talk" if p["talk_rounds"] > 0 else "proposal"
         state.update({
-            "stage": "talk" if p["talk_rounds"] > 0 else "proposal",
+            "stage": stage,
             "manager": manager,
             "judge": judge,
             "panel": panel,
             "verdict": None,
             "talk_count": 0,
             "transcript": [],
-            "proposal": None,
+            "proposal": ({"proposal": p["proposal"].get("summary", ""),
+                          "sections": {n: p["proposal"]["sections"].get(n, "") for n in self._criteria(state)}}
+                         if evaluate else None),
             "scores": {},
+            "assessments": {},
         })
         return state
 
@@ -164,6 +220,12 @@ class DesignReview(Scenario):
     def rules_text(self, state: dict) -> str:
         rubric = "; ".join(f"{c['name']}: {c['description']} Levels: {' < '.join(c['levels'])}."
                            for c in state["params"]["rubric"])
+        if state["params"]["mode"] == "evaluate":
+            who = (f"{state['manager']} evaluates it alone" if state["params"]["single_agent"] else
+                   f"each panel member ({', '.join(self._assessors(state))}) scores it from their own perspective, "
+                   f"then {state['manager']}, the coordinator, weighs their assessments and gives the panel's scores")
+            return (f"Design brief: {state['params']['brief']}\nA design proposal has been submitted for this brief; "
+                    f"{who}, against the rubric. Rubric: {rubric}")
         judged = (f" {state['judge']} does not take part in the discussion: it scores the proposal against the "
                   f"rubric." if state.get("judge", "") else "")
         return (
@@ -173,7 +235,14 @@ class DesignReview(Scenario):
             f"section per rubric criterion.{judged} Rubric: {rubric}"
         )
 
+    def _assessors(self, state: dict) -> list[str]:
+        return [n for n in _panel(state) if n != state["manager"]]
+
     def next_step(self, state: dict) -> dict | None:
+        if state["stage"] == "assess":
+            return {"phase": "act", "actors": self._assessors(state), "simultaneous": True, "round": 1}
+        if state["stage"] == "coordinate":
+            return {"phase": "act", "actors": [state["manager"]], "simultaneous": False, "round": 2}
         if state["stage"] == "talk":
             panel = _panel(state)
             return {"phase": "talk", "actors": [panel[state["talk_count"] % len(panel)]],
@@ -195,6 +264,18 @@ class DesignReview(Scenario):
     def observation(self, state: dict, role_name: str) -> str:
         lines = [f"You are {role_name}.", f"Design brief: {state['params']['brief']}",
                  f"Discussion so far:\n{talk_transcript(state, None, limit=40)}"]
+        if state["stage"] in {"assess", "coordinate"}:
+            levels = "; ".join(f"{c['name']}: " + ", ".join(f"{i} = {label}" for i, label in enumerate(c["levels"]))
+                               for c in state["params"]["rubric"])
+            lines = [f"You are {role_name}.", f"Design brief: {state['params']['brief']}",
+                     f"The proposal to evaluate:\n{self._proposal_text(state)}"]
+            if state["stage"] == "coordinate" and state["assessments"]:
+                lines.append("The panel's assessments:")
+                for name, a in state["assessments"].items():
+                    lines.append(f"- {name}: " + ", ".join(f"{k} {v}" for k, v in a["scores"].items())
+                                 + (f" ({a['rationale']})" if a.get("rationale") else ""))
+            lines.append(f"Score it: give every criterion a level index ({levels}) and a short rationale.")
+            return "\n".join(lines)
         if state["stage"] == "judge" and role_name == state.get("judge", ""):
             levels = "; ".join(f"{c['name']}: " + ", ".join(f"{i} = {label}" for i, label in enumerate(c["levels"]))
                                for c in state["params"]["rubric"])
@@ -208,7 +289,7 @@ class DesignReview(Scenario):
         return "\n".join(lines)
 
     def action_schema(self, state: dict, role_name: str) -> dict:
-        if state["stage"] == "judge":
+        if state["stage"] in {"judge", "assess", "coordinate"}:
             rubric = state["params"]["rubric"]
             return {
                 "type": "object",
@@ -240,13 +321,19 @@ class DesignReview(Scenario):
         }
 
     def default_action(self, state: dict, role_name: str) -> dict:
-        if state["stage"] == "judge":
+        if state["stage"] in {"judge", "assess", "coordinate"}:
             return {"scores": {}, "rationale": ""}
         return {"proposal": "", "sections": {}}
 
     def scripted_action(self, state: dict, role_name: str, strategy: str, rng: random.Random) -> dict:
-        if state["stage"] == "judge":
+        if state["stage"] in {"judge", "assess"}:
             return self._heuristic_verdict(state)
+        if state["stage"] == "coordinate":
+            if not state["assessments"]:
+                return self._heuristic_verdict(state)
+            scored = [a["scores"] for a in state["assessments"].values() if a["scores"]]
+            scores = {c: round(mean([s[c] for s in scored])) for c in self._criteria(state)} if scored else {}
+            return {"scores": scores, "rationale": "Scripted coordinator: the rounded mean of the panel's levels."}
         brief = state["params"]["brief"]
         voices = [e["role"] for e in state["transcript"] if e["text"]]
         heard = ", ".join(dict.fromkeys(voices)) or "the team"
@@ -284,6 +371,21 @@ class DesignReview(Scenario):
         return state
 
     def resolve(self, state: dict, actions: dict[str, dict], rng: random.Random) -> tuple[dict, dict]:
+        if state["stage"] == "assess":
+            state["assessments"] = {n: {"scores": dict(a["scores"]), "rationale": a.get("rationale", "")}
+                                    for n, a in actions.items()}
+            state["stage"] = "coordinate"
+            return state, {"assessments": state["assessments"]}
+        if state["stage"] == "coordinate":
+            coordinator = state["manager"]
+            verdict = actions[coordinator]
+            state["verdict"] = {"scores": dict(verdict["scores"]), "rationale": verdict.get("rationale", "")}
+            if verdict["scores"]:
+                state["scores"][coordinator] = dict(verdict["scores"])
+            self._finish(state, "the panel evaluated the proposal" if not state["params"]["single_agent"]
+                         else f"{coordinator} evaluated the proposal alone")
+            return state, {"verdict": state["verdict"], "scorer": coordinator,
+                           "agreement": self.agreement(state)}
         if state["stage"] == "judge":
             judge = state.get("judge", "")
             verdict = actions[judge]
@@ -359,7 +461,38 @@ class DesignReview(Scenario):
         sections = state["proposal"]["sections"]
         return mean([1.0 if sections.get(name, "").strip() else 0.0 for name in self._criteria(state)])
 
+    def human_scores(self, state: dict) -> dict | None:
+        """The human grader's levels: the parameter, else the first scorer
+        who is not a role of the team (an instructor scoring afterwards)."""
+        if state["params"]["human_scores"]:
+            return state["params"]["human_scores"]
+        return next((s for scorer, s in state["scores"].items() if scorer not in state["roles"]), None)
+
+    def agreement(self, state: dict) -> dict:
+        """Agreement between the panel's (coordinator's) scores and the human grader's."""
+        human, panel = self.human_scores(state), state["scores"].get(state["manager"])
+        if not human or not panel:
+            return {}
+        diffs = [abs(panel[c] - human[c]) for c in self._criteria(state)]
+        return {"agreement_exact": mean([1.0 if d == 0 else 0.0 for d in diffs]),
+                "agreement_within_one": mean([1.0 if d <= 1 else 0.0 for d in diffs]),
+                "mean_abs_level_diff": mean([float(d) for d in diffs])}
+
     def metrics(self, state: dict) -> dict:
+        if state["params"]["mode"] == "evaluate":
+            top = sum(len(c["levels"]) - 1 for c in state["params"]["rubric"])
+            panel = state["scores"].get(state["manager"])
+            human = self.human_scores(state)
+            return {
+                "evaluated": panel is not None,
+                "single_agent": state["params"]["single_agent"],
+                "assessments": {n: dict(a["scores"]) for n, a in state["assessments"].items()},
+                "panel_scores": dict(panel) if panel else None,
+                "panel_total": sum(panel.values()) / top if panel else None,
+                "human_scores": dict(human) if human else None,
+                "human_total": sum(human.values()) / top if human else None,
+                **self.agreement(state),
+            }
         rubric = state["params"]["rubric"]
         panel = _panel(state)
         utterances = {n: 0 for n in panel}
@@ -384,6 +517,14 @@ class DesignReview(Scenario):
         }
 
     def chart(self, state: dict) -> dict:
+        if state["params"]["mode"] == "evaluate":
+            criteria = self._criteria(state)
+            series = [{"name": "Panel" if not state["params"]["single_agent"] else "Single agent",
+                       "values": [state["scores"].get(state["manager"], {}).get(c) for c in criteria]}]
+            human = self.human_scores(state)
+            if human:
+                series.append({"name": "Human grader", "values": [human[c] for c in criteria]})
+            return {"type": "bar", "title": "Rubric levels: panel vs human grader", "x": criteria, "series": series}
         if state["scores"]:
             criteria = self._criteria(state)
             return {"type": "bar", "title": "Rubric levels by scorer", "x": criteria,

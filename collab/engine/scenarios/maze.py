@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections import deque
 
 from collab.engine.params import Param, count
@@ -11,6 +12,49 @@ from .base import Scenario, register
 
 MOVES = {"N": (-1, 0), "S": (1, 0), "E": (0, 1), "W": (0, -1)}
 STAY = "STAY"
+WORDS = {"north": "N", "up": "N", "south": "S", "down": "S", "east": "E", "right": "E", "west": "W", "left": "W",
+         "n": "N", "s": "S", "e": "E", "w": "W"}
+# "north", "2 north", "3x E", "N": a single capital letter counts, a lone lower-case letter does not.
+DIRECTION = re.compile(r"(?:(\d+)\s*(?:x\s*|times\s+)?)?\b(north|south|east|west|up|down|left|right|[NSEW])\b",
+                       re.IGNORECASE)
+AGREE = re.compile(r"\b(agree|agreed|yes|ok|okay|sounds good|confirmed|deal|let's do it|correct)\b", re.IGNORECASE)
+DONE = re.compile(r"\bDONE\b")
+WALL_NOTE = re.compile(r"\((\d+)\s*,\s*(\d+)\)")
+
+
+def moves_in(text: str) -> list[str]:
+    """The moves an utterance names, in order: words (north, up, left...) or
+    capital letters N/S/E/W, each optionally with a count ("3 east", "2x N")."""
+    found = []
+    for match in DIRECTION.finditer(text):
+        word = match.group(2)
+        if len(word) == 1 and not word.isupper():
+            continue
+        found += [WORDS[word.lower()]] * min(int(match.group(1) or 1), 50)
+    return found
+
+
+def grade_transcript(entries: list[dict], agents: list[str]) -> dict:
+    """The offline rule-based grader: the last move sequence one navigator
+    proposed that the other accepted in their next utterance (by agreeing
+    without naming other moves, or by repeating the same moves). Without an
+    accepted proposal, the last proposal, marked as not agreed."""
+    said = [e for e in entries if e["role"] in agents]
+    agreed, last = None, None
+    for i, entry in enumerate(said):
+        proposal = moves_in(entry["text"])
+        if not proposal:
+            continue
+        last = proposal
+        reply = next((e for e in said[i + 1:] if e["role"] != entry["role"]), None)
+        if reply is None:
+            continue
+        answer = moves_in(reply["text"])
+        if answer == proposal or (not answer and AGREE.search(reply["text"])):
+            agreed = proposal
+    if agreed is not None:
+        return {"moves": agreed, "agreed": True}
+    return {"moves": last or [], "agreed": False}
 
 
 def shortest_path(size: int, blocked, start: list[int], goal: list[int]) -> list[str] | None:
@@ -71,6 +115,21 @@ class Maze(Scenario):
     talk_per_turn > 0 adds that many free-text utterances (leader first,
     alternating) before each turn.
 
+    conversation "free" (the paper's setting): the two navigators talk
+    without any format, alternating (the leader first), for at most
+    max_utterances or until one says DONE; the token does not move while
+    they talk. Then the moves they agreed on are extracted by a grader: the
+    role named grader_role (an act step with {"moves": [...]}, e.g. a model
+    reading the transcript) or, without one, the offline rule-based grader
+    (`grade_transcript`). The extracted moves are played from the start:
+    a wall or the edge is a bump, and play stops at the goal.
+
+    Relay (the paper's): the stronger navigator (by `strengths`, role ->
+    strength, filled from the roles' strength; ties and no strengths: role
+    order) leads; with handoff_turn > 0 it leads the first handoff_turn
+    turns (utterances in free conversation) and then hands the lead to the
+    weaker one.
+
     Default action: {"move": "STAY"}, an abstention: the token does not move
     that turn (counted as an abstention, not as a disagreement or bump).
     STAY is not in the schema, so models cannot choose it.
@@ -89,6 +148,11 @@ class Maze(Scenario):
         "min_path": 7,
         "max_path": 9,
         "talk_per_turn": 0,
+        "conversation": "structured",
+        "max_utterances": 40,
+        "grader_role": "",
+        "strengths": {},
+        "handoff_turn": 0,
     }
     param_help = {
         "mode": "pair (two agents with split views) or solo (one agent sees the whole map).",
@@ -99,6 +163,13 @@ class Maze(Scenario):
         "min_path": "Shortest allowed optimal path length (steps).",
         "max_path": "Longest allowed optimal path length (steps).",
         "talk_per_turn": "Free-text utterances before each turn (0: only the optional message in each move).",
+        "conversation": "structured (a JSON move each turn) or free (the paper: free talk, moves extracted "
+                        "afterwards by a grader).",
+        "max_utterances": "Free conversation: most utterances before the moves are extracted.",
+        "grader_role": "Free conversation: the role that extracts the agreed moves (empty: the offline rule-based "
+                       "grader).",
+        "strengths": "Role -> strength; in relay the stronger navigator leads (the preset fills it from the roles).",
+        "handoff_turn": "Relay: the stronger leads this many turns, then hands the lead to the weaker (0: never).",
     }
     params_schema = (
         Param("mode", "choice", choices=("pair", "solo")),
@@ -126,6 +197,14 @@ class Maze(Scenario):
         self._range(p, "min_path", 1, p["size"] * p["size"])
         self._range(p, "max_path", p["min_path"], p["size"] * p["size"])
         self._range(p, "talk_per_turn", 0, 20)
+        self._choice(p, "conversation", ["structured", "free"])
+        self._range(p, "max_utterances", 2, 400)
+        self._range(p, "handoff_turn", 0, 500)
+        bad = [k for k, v in p["strengths"].items() if isinstance(v, bool) or not isinstance(v, int | float)]
+        if bad:
+            raise ValueError(f"{self.key}: parameter 'strengths' must map role names to numbers ({', '.join(bad)})")
+        if p["conversation"] == "free" and p["mode"] == "solo":
+            raise ValueError(f"{self.key}: free conversation needs mode pair")
 
     def initial_state(self, params: dict, role_names: list[str], seed: int) -> dict:
         p = self.params(params)
@@ -133,6 +212,12 @@ class Maze(Scenario):
         needed = 1 if p["mode"] == "solo" else 2
         if len(names) < needed:
             raise ValueError(f"{self.key}: {p['mode']} mode needs {needed} roles, got {len(names)}")
+        if p["grader_role"] and p["grader_role"] not in names[needed:]:
+            raise ValueError(f"{self.key}: grader_role must be a role other than the navigators "
+                             f"({', '.join(names[:needed])}), got {p['grader_role']!r}")
+        unknown = sorted(set(p["strengths"]) - set(names))
+        if unknown:
+            raise ValueError(f"{self.key}: strengths name roles not in the team: {', '.join(unknown)}")
         maze = generate_maze(seed, p["size"], p["wall_ratio"], p["min_path"], p["max_path"])
         state = self._base_state(p, names, seed)
         state.update(maze)
@@ -152,6 +237,7 @@ class Maze(Scenario):
             "bumps": 0,
             "abstentions": 0,
             "solved": False,
+            "grade": None,
         })
         self._start_turn(state)
         return state
@@ -159,10 +245,30 @@ class Maze(Scenario):
     def _relay(self, state: dict) -> bool:
         return state["params"]["relay"] and len(state["agents"]) == 2
 
+    def _free(self, state: dict) -> bool:
+        return state["params"]["conversation"] == "free"
+
+    def by_strength(self, state: dict) -> list[str]:
+        """The navigators, stronger first (role order breaks ties)."""
+        strengths, agents = state["params"]["strengths"], state["agents"]
+        return sorted(agents, key=lambda n: (-strengths.get(n, 0), agents.index(n)))
+
+    def leader(self, state: dict, turn: int | None = None) -> str:
+        """Who leads now: the stronger navigator, or the weaker after the hand-off."""
+        ranked = self.by_strength(state)
+        handoff = state["params"]["handoff_turn"]
+        turn = state["turn"] if turn is None else turn
+        return ranked[-1] if self._relay(state) and handoff and turn > handoff else ranked[0]
+
+    def follower(self, state: dict) -> str:
+        return next(a for a in state["agents"] if a != self.leader(state))
+
     def _start_turn(self, state: dict) -> None:
         state["talk_count"] = 0
         state["proposal"] = None
-        if state["params"]["talk_per_turn"] > 0 and len(state["agents"]) > 1:
+        if self._free(state):
+            state["stage"] = "talk"
+        elif state["params"]["talk_per_turn"] > 0 and len(state["agents"]) > 1:
             state["stage"] = "talk"
         else:
             state["stage"] = "lead" if self._relay(state) else "act"
@@ -185,20 +291,40 @@ class Maze(Scenario):
             "run into a wall or the edge (that is a bump, and both then know the wall). You may add a short "
             "message for your partner to each move. "
         )
+        if self._free(state):
+            text = (
+                f"You are in a {size}x{size} grid maze (row 0 is north, column 0 is west). Walls (#) block "
+                f"movement. Two navigators must agree on a path that takes the token (@) to the goal (G) with "
+                f"moves N, S, E or W: {a} sees the walls in the west half (columns 0-{size // 2 - 1}), {b} the "
+                f"east half (columns {size // 2}-{size - 1}). Talk freely, in turns, to agree on the whole path; "
+                "the token does not move while you talk. When you both agree on the final path, say DONE. "
+                "Afterwards the path you agreed on is played from the start."
+            )
         if self._relay(state):
-            text += f"{a} leads: {a} proposes first and {b} sees that proposal before answering."
+            lead, follow = self.by_strength(state)[0], self.by_strength(state)[-1]
+            handoff = state["params"]["handoff_turn"]
+            text += f" {lead} leads" + (f" for the first {handoff} turns, then {follow} leads." if handoff else ".")
+            if not self._free(state):
+                text += " The leader proposes first and the other sees that proposal before answering."
         return text
 
     def next_step(self, state: dict) -> dict | None:
         stage, agents, turn = state["stage"], state["agents"], state["turn"]
+        if stage == "talk" and self._free(state):
+            first = self.leader(state)
+            other = next(a for a in agents if a != first)
+            return {"phase": "talk", "actors": [first if state["talk_count"] % 2 == 0 else other], "round": turn}
+        if stage == "grade":
+            return {"phase": "act", "actors": [state["params"]["grader_role"]], "simultaneous": False,
+                    "round": turn}
         if stage == "talk":
             return {"phase": "talk", "actors": [agents[state["talk_count"] % len(agents)]], "round": turn}
         if stage == "act":
             return {"phase": "act", "actors": list(agents), "simultaneous": True, "round": turn}
         if stage == "lead":
-            return {"phase": "act", "actors": [agents[0]], "simultaneous": False, "round": turn}
+            return {"phase": "act", "actors": [self.leader(state)], "simultaneous": False, "round": turn}
         if stage == "follow":
-            return {"phase": "act", "actors": [agents[1]], "simultaneous": False, "round": turn}
+            return {"phase": "act", "actors": [self.follower(state)], "simultaneous": False, "round": turn}
         return None
 
     def visible(self, state: dict, role_name: str, r: int, c: int) -> bool:
@@ -243,6 +369,11 @@ class Maze(Scenario):
 
     def observation(self, state: dict, role_name: str) -> str:
         p = state["params"]
+        if state["stage"] == "grade" and role_name == p["grader_role"]:
+            talk = "\n".join(f"{e['role']}: {e['text']}" for e in state["transcript"] if e["role"] in state["agents"])
+            return ("You grade a maze conversation. Extract the sequence of moves (N, S, E, W) the navigators "
+                    "finally agreed on, in order, as they would be played from the start. If they agreed on "
+                    "nothing, give the last path proposed.\nThe conversation:\n" + (talk or "(nothing said)"))
         if role_name not in state["agents"]:
             return f"{role_name} watches; only {', '.join(state['agents'])} move in this maze."
         lines = [
@@ -264,14 +395,18 @@ class Maze(Scenario):
         if talk:
             lines.append("Recent messages:")
             lines += [f"- turn {e['round']}, {e['role']}: {e['text']}" for e in talk]
-        if state["stage"] == "follow" and role_name == state["agents"][1] and state["proposal"]:
-            leader = state["agents"][0]
-            lines.append(f"{leader} proposes to move {state['proposal']['move']}"
+        if state["stage"] == "follow" and role_name == self.follower(state) and state["proposal"]:
+            lines.append(f"{self.leader(state)} proposes to move {state['proposal']['move']}"
                          + (f": \"{state['proposal']['message']}\"" if state["proposal"].get("message") else "."))
-        lines.append("Which move do you propose?")
+        lines.append("Your turn to speak (free text). Say DONE once you both agree on the final path."
+                     if self._free(state) else "Which move do you propose?")
         return "\n".join(lines)
 
     def action_schema(self, state: dict, role_name: str) -> dict:
+        if state["stage"] == "grade":
+            return {"type": "object", "properties": {"moves": {
+                "type": "array", "maxItems": 500, "items": {"type": "string", "enum": list(MOVES)},
+                "description": "The agreed moves, in order."}}, "required": ["moves"]}
         return {
             "type": "object",
             "properties": {
@@ -282,6 +417,8 @@ class Maze(Scenario):
         }
 
     def default_action(self, state: dict, role_name: str) -> dict:
+        if state["stage"] == "grade":
+            return {"moves": grade_transcript(state["transcript"], state["agents"])["moves"]}
         return {"move": STAY}
 
     def plan(self, state: dict, role_name: str) -> list[str] | None:
@@ -290,6 +427,8 @@ class Maze(Scenario):
         return shortest_path(state["params"]["size"], lambda r, c: rows[r][c] == "#", state["pos"], state["goal"])
 
     def scripted_action(self, state: dict, role_name: str, strategy: str, rng: random.Random) -> dict:
+        if state["stage"] == "grade":
+            return {"moves": grade_transcript(state["transcript"], state["agents"])["moves"]}
         if strategy == "random":
             return {"move": rng.choice(list(MOVES))}
         if strategy != "follow_known_path":
@@ -298,13 +437,17 @@ class Maze(Scenario):
         if state["stage"] == "follow":
             return {"move": state["proposal"]["move"]}
         # Without relay the second agent defers to the first after a disagreement, so the pair cannot deadlock.
-        if len(agents) == 2 and role_name == agents[1] and state["log"] and state["log"][-1]["outcome"] == "disagree":
-            return {"move": state["log"][-1]["proposals"][agents[0]]}
+        if len(agents) == 2 and state["log"] and state["log"][-1]["outcome"] == "disagree":
+            lead = self.leader(state)
+            if role_name != lead:
+                return {"move": state["log"][-1]["proposals"][lead]}
         path = self.plan(state, role_name)
         move = path[0] if path else rng.choice(list(MOVES))
         return {"move": move, "message": f"I'd go {move}; my map gives {len(path) if path else '?'} steps left."}
 
     def scripted_talk(self, state: dict, role_name: str, strategy: str, rng: random.Random) -> str:
+        if self._free(state):
+            return self._scripted_free_talk(state, role_name, strategy, rng)
         rows = self.knowledge(state, role_name)
         walls = [f"({r},{c})" for r, row in enumerate(rows) for c, ch in enumerate(row)
                  if ch == "#" and self.visible(state, role_name, r, c)]
@@ -312,9 +455,36 @@ class Maze(Scenario):
         head = f"I'd go {path[0]}." if path else "I see no way through."
         return f"{head} Walls on my side: {', '.join(walls) or 'none'}."
 
+    def _scripted_free_talk(self, state: dict, role_name: str, strategy: str, rng: random.Random) -> str:
+        """Share the walls on my side, take in those my partner named, and
+        propose the shortest path on what I know; accept a proposal that
+        matches mine and say DONE."""
+        size = state["params"]["size"]
+        mine = [(r, c) for r in range(size) for c in range(size)
+                if state["grid"][r][c] == "#" and self.visible(state, role_name, r, c)]
+        heard = {(int(r), int(c)) for e in state["transcript"] if e["role"] != role_name
+                 for r, c in WALL_NOTE.findall(e["text"])}
+        walls = set(mine) | heard
+        path = shortest_path(size, lambda r, c: (r, c) in walls, state["pos"], state["goal"]) or []
+        if strategy == "random":
+            path = [rng.choice(list(MOVES)) for _ in range(len(path) or 4)]
+        partner = [e for e in state["transcript"] if e["role"] != role_name and e["role"] in state["agents"]]
+        if partner and moves_in(partner[-1]["text"]) == path and path:
+            return f"Agreed: {', '.join(path)}. DONE"
+        note = ", ".join(f"({r},{c})" for r, c in mine) or "none"
+        return f"Walls on my side: {note}. Proposed path: {', '.join(path) or 'none found'}."
+
     def on_talk(self, state: dict, role_name: str, text: str) -> dict:
         state["transcript"].append({"round": state["turn"], "role": role_name, "text": text})
         state["talk_count"] += 1
+        if self._free(state):
+            state["turn"] = state["talk_count"] + 1
+            if DONE.search(text) or state["talk_count"] >= state["params"]["max_utterances"]:
+                if state["params"]["grader_role"]:
+                    state["stage"] = "grade"
+                else:
+                    self._play(state, grade_transcript(state["transcript"], state["agents"]) | {"grader": "rules"})
+            return state
         if state["talk_count"] >= state["params"]["talk_per_turn"]:
             state["stage"] = "lead" if self._relay(state) else "act"
         return state
@@ -324,16 +494,22 @@ class Maze(Scenario):
             state["transcript"].append({"round": state["turn"], "role": role_name, "text": action["message"]})
 
     def resolve(self, state: dict, actions: dict[str, dict], rng: random.Random) -> tuple[dict, dict]:
+        if state["stage"] == "grade":
+            grader = state["params"]["grader_role"]
+            rules = grade_transcript(state["transcript"], state["agents"])
+            moves = actions[grader]["moves"]
+            return state, self._play(state, {"moves": moves, "agreed": rules["agreed"], "grader": grader,
+                                             "rules_moves": rules["moves"]})
         for name, action in actions.items():
             self._note(state, name, action)
         if state["stage"] == "lead":
-            leader = state["agents"][0]
+            leader = self.leader(state)
             state["proposal"] = dict(actions[leader])
             state["stage"] = "follow"
             return state, {"turn": state["turn"], "leader": leader, "proposal": actions[leader]["move"]}
         proposals = {name: actions[name]["move"] for name in actions}
         if state["stage"] == "follow":
-            proposals = {state["agents"][0]: state["proposal"]["move"], **proposals}
+            proposals = {self.leader(state): state["proposal"]["move"], **proposals}
         return state, self._resolve_turn(state, proposals)
 
     def _resolve_turn(self, state: dict, proposals: dict[str, str]) -> dict:
@@ -380,7 +556,54 @@ class Maze(Scenario):
             self._start_turn(state)
         return dict(record)
 
+    def _play(self, state: dict, grade: dict) -> dict:
+        """Play extracted moves from the start: bumps stay put; stop at the goal."""
+        size = state["params"]["size"]
+        pos, played, bumps = list(state["start"]), [], 0
+        distances = [len(self._distance_path(state, pos))]
+        for move in grade["moves"]:
+            dr, dc = MOVES[move]
+            r, c = pos[0] + dr, pos[1] + dc
+            played.append(move)
+            if 0 <= r < size and 0 <= c < size and state["grid"][r][c] != "#":
+                pos = [r, c]
+                if pos not in state["visited"]:
+                    state["visited"].append(list(pos))
+            else:
+                bumps += 1
+            distances.append(len(self._distance_path(state, pos)))
+            if pos == state["goal"]:
+                break
+        state.update({"pos": pos, "bumps": bumps, "moves": len(played) - bumps, "distances": distances,
+                      "solved": pos == state["goal"]})
+        state["grade"] = {**grade, "played": played}
+        self._finish(state, (f"the agreed path reaches the goal in {len(played)} moves (optimal {state['optimal']})"
+                             if state["solved"] else f"the agreed path ({len(grade['moves'])} moves) does not reach "
+                                                     "the goal"))
+        return {"turn": state["turn"], "grade": state["grade"], "solved": state["solved"], "pos": pos}
+
+    def _distance_path(self, state: dict, pos: list[int]) -> list[str]:
+        size = state["params"]["size"]
+        walls = {(r, c) for r in range(size) for c in range(size) if state["grid"][r][c] == "#"}
+        return shortest_path(size, lambda r, c: (r, c) in walls, pos, state["goal"]) or []
+
     def metrics(self, state: dict) -> dict:
+        if self._free(state):
+            grade = state.get("grade") or {}
+            played = len(grade.get("played", []))
+            return {
+                "solved": state["solved"],
+                "utterances": state["talk_count"],
+                "moves": state["moves"],
+                "bumps": state["bumps"],
+                "agreed": bool(grade.get("agreed")),
+                "optimal_length": state["optimal"],
+                "path_efficiency": state["optimal"] / played if state["solved"] and played else 0.0,
+                "extracted_moves": list(grade.get("moves", [])),
+                "grader": grade.get("grader", ""),
+                "mode": "free",
+                "relay": self._relay(state),
+            }
         turns = len(state["log"])
         return {
             "solved": state["solved"],

@@ -9,14 +9,15 @@ from collab.engine.params import Param, count, role_param
 
 from .base import Scenario, mean, passes_in_a_row, register, talk_transcript
 
-# Ten-item subsets of the classic exercises, expert order first, with the
-# expert's reasons; "naive" is a typical lay ranking used by scripted members.
+# The classic exercises with their published answer keys (expert order
+# first) and the expert's reasons; "naive" is a typical lay ranking used by
+# scripted members.
 TASKS = {
     "moon": {
         "title": "Lost on the Moon (NASA exercise)",
         "situation": (
             "Your spaceship crash-landed on the lit side of the moon, 200 miles from the mother ship. "
-            "Rank the undamaged items by how important they are for reaching the mother ship "
+            "Rank the 15 undamaged items by how important they are for reaching the mother ship "
             "(1 = most important)."
         ),
         "expert": [
@@ -27,14 +28,51 @@ TASKS = {
             ("Solar-powered FM receiver-transmitter", "Talks to the mother ship within line of sight."),
             ("50 feet of nylon rope", "Useful for climbing and for tying injured crew together."),
             ("First aid kit with injection needles", "Medicine; injection needles fit space-suit ports."),
+            ("Parachute silk", "Shelter from the sun's rays."),
+            ("Life raft", "Its CO2 bottles can propel you across chasms; also a stretcher or shelter."),
             ("Signal flares", "A distress signal once the mother ship is in sight."),
+            ("Two .45 calibre pistols", "Possible means of self-propulsion by their recoil."),
+            ("One case of dehydrated milk", "Food, but bulkier than the concentrate."),
+            ("Portable heating unit", "Not needed on the lit side."),
             ("Magnetic compass", "The moon has no useful magnetic field: nearly worthless."),
             ("Box of matches", "Without oxygen they will not burn: worthless."),
         ],
         "naive": [
             "5 gallons of water", "Food concentrate", "Two 100 lb tanks of oxygen", "Magnetic compass",
-            "Box of matches", "First aid kit with injection needles", "Signal flares", "50 feet of nylon rope",
-            "Stellar map", "Solar-powered FM receiver-transmitter",
+            "Box of matches", "Portable heating unit", "First aid kit with injection needles", "Signal flares",
+            "Two .45 calibre pistols", "50 feet of nylon rope", "One case of dehydrated milk", "Life raft",
+            "Parachute silk", "Stellar map", "Solar-powered FM receiver-transmitter",
+        ],
+    },
+    "sea": {
+        "title": "Lost at Sea",
+        "situation": (
+            "Your yacht caught fire and sank in the South Pacific, about 1,000 miles from the nearest land. You "
+            "are in a rubber life raft with oars. Rank the 15 salvaged items by how important they are for "
+            "survival (1 = most important)."
+        ),
+        "expert": [
+            ("Shaving mirror", "The key to being found: it signals ships and aircraft by day."),
+            ("Two-gallon can of oil-gas mixture", "Floated on the water and lit, a signal by day and night."),
+            ("Five-gallon can of water", "Replaces the water you lose; you cannot drink the sea."),
+            ("One case of army rations", "Basic food."),
+            ("20 square feet of opaque plastic", "Collects rain water and gives shelter."),
+            ("Two boxes of chocolate bars", "A reserve food supply."),
+            ("Fishing kit", "Lower than the food you have: no guarantee of a catch."),
+            ("15 feet of nylon rope", "Lashes equipment so it does not go overboard."),
+            ("Floating seat cushion", "A life preserver if someone falls overboard."),
+            ("Shark repellent", "Obvious use, but not decisive."),
+            ("One quart of 160-proof rum", "An antiseptic at most; drinking it dehydrates you."),
+            ("Small transistor radio", "Out of range of any station: little use."),
+            ("Maps of the Pacific Ocean", "Worthless without a way to navigate."),
+            ("Mosquito netting", "There are no mosquitoes in the mid-Pacific."),
+            ("Sextant", "Useless without tables and a chronometer."),
+        ],
+        "naive": [
+            "Five-gallon can of water", "Maps of the Pacific Ocean", "Sextant", "One case of army rations",
+            "Fishing kit", "Small transistor radio", "Two boxes of chocolate bars", "Shark repellent",
+            "15 feet of nylon rope", "Floating seat cushion", "Shaving mirror", "20 square feet of opaque plastic",
+            "Two-gallon can of oil-gas mixture", "One quart of 160-proof rum", "Mosquito netting",
         ],
     },
     "desert": {
@@ -65,6 +103,11 @@ TASKS = {
 }
 
 
+def worst_distance(n: int) -> int:
+    """The largest possible sum of rank differences between two rankings of n items (a reversal)."""
+    return n * n // 2
+
+
 def ranking_distance(a: list[str], b: list[str]) -> int:
     """Sum over items of |rank in a - rank in b|."""
     where = {item: i for i, item in enumerate(b)}
@@ -85,9 +128,16 @@ class Ranking(Scenario):
     the expert ranking with reasons. Items are presented in a seeded shuffled
     order.
 
-    Errors are sum over items of |rank - expert rank|. synergy_gap = team
-    error - best member error (positive: the team did worse than its best
-    member). team_closer_to compares the team ranking's distance to the
+    team_answer "consensus" (the paper's self-organising team): after the
+    discussion every member submits the ranking the team agreed on; the team
+    answer is their item-wise mean ranking (their common ranking when they
+    all agree). team_answer "reporter": one reporter submits it.
+
+    Errors are sum over items of |rank - expert rank|; a score is
+    1 - error / worst possible error (a reversal). synergy_gap = team error -
+    best member error (positive: the team did worse than its best member);
+    synergy_gap_relative = (best member score - team score) / best member
+    score, the relative loss against the best member the paper reports. team_closer_to compares the team ranking's distance to the
     expert member's individual ranking with its distance to the members'
     mean ranking (items sorted by mean rank).
 
@@ -112,13 +162,16 @@ class Ranking(Scenario):
         "expert_role": "",
         "reporter_role": "",
         "expert_known": True,
+        "team_answer": "consensus",
     }
     param_help = {
-        "task": "moon (NASA Lost on the Moon) or desert (desert survival).",
+        "task": "moon (NASA Lost on the Moon, 15 items), sea (Lost at Sea, 15 items) or desert (10 items).",
         "discussion_rounds": "How many times each member speaks in the discussion.",
         "expert_role": "The role that privately knows the expert ranking (empty: the last role).",
         "reporter_role": "The role that submits the team ranking (empty: the first role).",
         "expert_known": "Whether the team is told who the expert is.",
+        "team_answer": "consensus (every member submits the agreed ranking; the team answer is their mean "
+                       "ranking) or reporter (one role submits it).",
     }
     params_schema = (
         Param("task", "choice", choices=("moon", "desert")),
@@ -143,6 +196,7 @@ class Ranking(Scenario):
     def check_params(self, p: dict) -> None:
         self._choice(p, "task", sorted(TASKS))
         self._range(p, "discussion_rounds", 0, 20)
+        self._choice(p, "team_answer", ["consensus", "reporter"])
 
     def initial_state(self, params: dict, role_names: list[str], seed: int) -> dict:
         p = self.params(params)
@@ -166,6 +220,7 @@ class Ranking(Scenario):
             "transcript": [],
             "talk_count": 0,
             "team": None,
+            "final": {},
         })
         return state
 
@@ -175,8 +230,9 @@ class Ranking(Scenario):
         text = (
             f"{task['title']}. {task['situation']} Items: {'; '.join(state['items'])}. "
             "First each member submits a private ranking. Then the team discusses, and "
-            f"{state['reporter']} submits one team ranking. Answers are scored against an expert ranking "
-            "(lower total rank difference is better). "
+            + (f"{state['reporter']} submits one team ranking. " if p["team_answer"] == "reporter" else
+               "every member submits the ranking the team agreed on; the team's answer is their mean ranking. ")
+            + "Answers are scored against an expert ranking (lower total rank difference is better). "
         )
         if p["expert_known"]:
             text += f"{state['expert_role']} is a survival expert."
@@ -192,6 +248,8 @@ class Ranking(Scenario):
         if stage == "talk":
             roles = state["roles"]
             return {"phase": "talk", "actors": [roles[state["talk_count"] % len(roles)]], "round": 2}
+        if stage == "team" and state["params"]["team_answer"] == "consensus":
+            return {"phase": "act", "actors": list(state["roles"]), "simultaneous": True, "round": 3}
         if stage == "team":
             return {"phase": "act", "actors": [state["reporter"]], "simultaneous": False, "round": 3}
         return None
@@ -213,7 +271,7 @@ class Ranking(Scenario):
             lines.append(f"Team discussion:\n{talk_transcript(state, 2, limit=40)}")
         if state["stage"] == "talk":
             lines.append("Your turn to speak: what should the team's ranking be, and why?")
-        if state["stage"] == "team" and role_name == state["reporter"]:
+        if state["stage"] == "team" and (role_name == state["reporter"] or state["params"]["team_answer"] == "consensus"):
             lines.append("Submit the team's ranking of all items, most important first.")
         return "\n".join(lines)
 
@@ -277,7 +335,11 @@ class Ranking(Scenario):
             state["stage"] = "talk" if self._utterances(state) > 0 else "team"
             errors = {n: ranking_distance(r, state["expert_ranking"]) for n, r in state["individual"].items()}
             return state, {"stage": "individual", "errors": errors}
-        state["team"] = list(actions[state["reporter"]]["ranking"])
+        if state["params"]["team_answer"] == "consensus":
+            state["final"] = {n: list(a["ranking"]) for n, a in actions.items()}
+            state["team"] = mean_ranking(list(state["final"].values()), state["items"])
+        else:
+            state["team"] = list(actions[state["reporter"]]["ranking"])
         self._finish(state, "the team submitted its ranking")
         return state, {"stage": "team", "team_error": ranking_distance(state["team"], state["expert_ranking"])}
 
@@ -304,9 +366,15 @@ class Ranking(Scenario):
             to_expert = ranking_distance(team, state["individual"][state["expert_role"]])
             to_mean = ranking_distance(team, avg)
             closer = "expert" if to_expert < to_mean else "mean" if to_mean < to_expert else "tie"
+            worst = worst_distance(len(truth))
+            best_score = 1 - member_errors[best] / worst
+            team_score = 1 - team_error / worst
             result.update({
                 "team_error": team_error,
+                "team_score": team_score,
+                "best_member_score": best_score,
                 "synergy_gap": team_error - member_errors[best],
+                "synergy_gap_relative": (best_score - team_score) / best_score if best_score > 0 else 0.0,
                 "team_distance_to_expert": to_expert,
                 "team_distance_to_mean": to_mean,
                 "team_closer_to": closer,
