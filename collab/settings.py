@@ -235,6 +235,7 @@ AXES_FAILURE_LIMIT = env_int("COLLAB_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("COLLAB_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # one log line per login otherwise
 AXES_LOCKOUT_CALLABLE = "collab.core.views.login_locked_out"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -68,7 +68,7 @@ SESSION_ACTIONS: dict[str, Case] = {
     "stop": Case(session_members(OWNER_ONLY, owner="ok"), "POST"),
     "inject": Case(session_members(OWNER_ONLY, owner="ok"), "POST", data=lambda w: {"text": "hello team"}),
     "edit_plan": Case(session_members(OWNER_ONLY, owner="ok"), "POST",
-                      data=lambda w: {"text": ["a step"], "owner": ["coder"], "status": ["todo"]}),
+                      data=lambda w: {"text": ["a step"], "owner": ["coder"], "status": ["todo"], "base_version": "0"}),
     "score": Case(session_members(OWNER_ONLY, owner="refused: design-review"), "POST",
                   data=lambda w: {"score:clarity": "3"}),
     "take_seat": Case(session_members("refused: observers watch", owner="ok", participant="ok"), "POST",
