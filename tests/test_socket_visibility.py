@@ -2,6 +2,7 @@
 role's prompt filter decides what the page, the transcript and the socket
 show. Owners and observers see everything, or one role's view on request."""
 
+import asyncio
 import json
 
 import pytest
@@ -89,6 +90,20 @@ def test_a_private_scenario_observation_reaches_only_its_seat(people, worker):
     observer = page(people["observer"], base)
     assert "What tester observes" in observer and "What coder observes" in observer
     assert "What tester observes" not in page(people["observer"], base + "?as=coder")
+
+    # The socket's catch-up gives each seat its own observation, and the observer both.
+    async def caught_up(user) -> str:
+        comm = await connect(session.pk, user)
+        assert (await comm.connect())[0]
+        await comm.send_to(text_data=json.dumps({"type": "hello", "last_seq": 0}))
+        html = "".join(await receive_all(comm))
+        await comm.disconnect()
+        return html
+
+    tester, coder, observer = (asyncio.run(caught_up(people[n])) for n in ("participant", "second", "observer"))
+    assert "you are the expert" in tester and "What coder observes" not in tester
+    assert "What coder observes" in coder and "you are the expert" not in coder
+    assert "What tester observes" in observer and "What coder observes" in observer
 
 
 async def test_the_socket_sends_each_viewer_its_roles_view(people):

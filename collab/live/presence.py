@@ -48,7 +48,7 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
 
 
 def key(session_id: int) -> str:
-    return f"collab:presence:{session_id}"
+    return f"collab:viewers:{session_id}"  # a sorted set; the old hash lived at collab:presence:<id>
 
 
 def ttl_seconds() -> float:
