@@ -51,7 +51,7 @@ def profile_targets(*, snapshot: dict) -> list[tuple[str, object]]:
     from django.conf import settings
 
     from collab.llm.base import ChatRequest
-    from collab.llm.openai_provider import api_key_for
+    from collab.llm.openai_provider import PLACEHOLDER_KEY, api_key_for
     from collab.llm.server import ModelConfigError, Target, default_model
 
     refreshed, _ = profiles_reread(snapshot=snapshot)
@@ -71,7 +71,7 @@ def profile_targets(*, snapshot: dict) -> list[tuple[str, object]]:
             continue
         seen.add((base_url, model))
         label = f"“{profile['name']}”" if profile.get("name") else "the configured server"
-        targets.append((label, Target(base_url, model, "" if key == "not-needed" else key)))
+        targets.append((label, Target(base_url, model, "" if key == PLACEHOLDER_KEY else key)))
     return targets
 
 
