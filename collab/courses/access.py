@@ -1,16 +1,15 @@
 """The course rules sessions' permission code asks (registered at start-up,
 so sessions never imports courses):
 
-- staff (instructor, TA) of a course facilitate its groups' sessions and the
-  sessions shared with it (owner capacity: pause, hint, restart);
+- staff (instructor, TA) of a course facilitate its groups' sessions (owner
+  capacity: pause, hint, restart);
 - a student of the group a session belongs to is a participant;
-- a course member sees a session shared with the course (visibility
-  "Shared with a course") as an observer;
+- every member of a course (staff included) watches a session shared with
+  the course while its visibility is "Shared with a course";
 - students may not take or speak from a seat after the assignment is due
   (unless staff reopened the group's session); before it opens the session
   is a draft, so there is nothing to play yet."""
 
-from django.db.models import Q
 from django.utils import timezone
 
 from collab.courses.models import CourseMember, GroupSession
@@ -23,8 +22,7 @@ C = Membership.Capacity
 
 def course_capacity(session: Session, user) -> str | None:
     mine = CourseMember.objects.filter(user=user)
-    if mine.filter(role__in=STAFF).filter(
-            Q(course__assignments__group_sessions__session=session) | Q(course__shares__session=session)).exists():
+    if mine.filter(role__in=STAFF, course__assignments__group_sessions__session=session).exists():
         return C.OWNER
     if mine.filter(group__group_sessions__session=session).exists():
         return C.PARTICIPANT
