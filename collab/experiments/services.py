@@ -291,9 +291,11 @@ def experiment_rerun_failed(*, experiment: Experiment, user) -> int:
         run.started_at = run.finished_at = None
     Run.objects.bulk_update(again, ["attempt", "status", "reason", "ended_by", "session", "metrics", "tokens",
                                     "cost", "wall_seconds", "started_at", "finished_at"])
+    ticking = exp.status == Experiment.Status.RUNNING  # its tick chain is alive and will pick these up
     exp.status, exp.finished_at = Experiment.Status.RUNNING, None
     exp.save(update_fields=["status", "finished_at"])
-    _schedule_tick(exp.pk)
+    if not ticking:
+        _schedule_tick(exp.pk)
     return len(again)
 
 
