@@ -263,6 +263,7 @@ LOGGING = {
         # An unreachable database is reported once, by collab_check or /healthz, not per reconnect attempt.
         "psycopg.pool": {"level": "ERROR"},
         "openai": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # lockouts are warnings; its per-start banner and per-login lines are not
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
     },
