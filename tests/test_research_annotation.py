@@ -153,6 +153,8 @@ def test_adjudicated_labels_are_gold_in_exports(client, owner, project, session,
     for user, label in ((alice, negative), (bob, positive)):
         client.force_login(user)
         act(client, project, op="label", session=session.pk, seq=seq, label=label.pk)
+        if user == alice:
+            act(client, project, op="review", session=session.pk, seq=seq, note="irony?")
     client.force_login(owner)
     page = client.get(f"/research/projects/{project.pk}/adjudicate/").content.decode()
     assert f'id="d-{session.pk}-{seq}"' in page and "1 disagreement" in page
@@ -164,8 +166,8 @@ def test_adjudicated_labels_are_gold_in_exports(client, owner, project, session,
     body = b"".join(client.get(f"/research/projects/{project.pk}/export/").streaming_content).decode()
     lines = [json.loads(line) for line in body.splitlines()]
     notes = [x for x in lines if x["type"] == "annotation"]
-    assert {(x["coder"], x["label"], x["gold"]) for x in notes} == {
-        ("alice", "negative", False), ("bob", "positive", False), ("adjudicated", "positive", True)}
+    assert {(x["coder"], x["label"], x["gold"], x["note"]) for x in notes} == {
+        ("alice", "negative", False, "irony?"), ("bob", "positive", False, ""), ("adjudicated", "positive", True, "")}
     rows = b"".join(client.get(f"/research/projects/{project.pk}/export/?format=csv").streaming_content).decode()
     import csv
 

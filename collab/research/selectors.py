@@ -18,7 +18,11 @@ def label_name(label) -> str:
 def annotation_rows(session: Session, projects=None) -> list[dict]:
     """Every annotation and gold label on a session, for exports."""
     projects = projects if projects is not None else session.annotation_projects.all()
+    from collab.research.models import Reviewed
+
     rows = []
+    notes = {(r.coder_id, r.seq): r.note for r in Reviewed.objects.filter(
+        session=session, coder__project__in=projects).exclude(note="")}
     annotations = (Annotation.objects.filter(session=session, coder__project__in=projects)
                    .select_related("coder__project__codebook", "coder__user", "label").order_by("seq", "id"))
     for a in annotations:
@@ -26,7 +30,7 @@ def annotation_rows(session: Session, projects=None) -> list[dict]:
         rows.append({"project": project.name, "project_id": project.pk, "codebook": project.codebook.name,
                      "codebook_version": a.codebook_version, "coder": a.coder.name, "coder_kind": a.coder.kind,
                      "seq": a.seq, "label": a.label.name, "label_id": a.label_id, "start": a.start, "end": a.end,
-                     "quote": a.quote, "note": a.note, "gold": False})
+                     "quote": a.quote, "note": a.note or notes.get((a.coder_id, a.seq), ""), "gold": False})
     gold = (Adjudication.objects.filter(session=session, project__in=projects)
             .select_related("project__codebook").prefetch_related("labels").order_by("seq", "id"))
     for g in gold:
