@@ -71,8 +71,8 @@ def _status(run_id: int) -> str:
 
 def code_batch(run_id: int, profile_id: int | None) -> bool:
     """Code up to BATCH events not yet reviewed by this coder; True if more remain."""
-    run = CoderRun.objects.select_related("coder__project__codebook").get(pk=run_id)
-    if run.status not in {CoderRun.Status.QUEUED, CoderRun.Status.RUNNING}:
+    run = CoderRun.objects.select_related("coder__project__codebook").filter(pk=run_id).first()
+    if run is None or run.status not in {CoderRun.Status.QUEUED, CoderRun.Status.RUNNING}:  # deleted or over
         return False
     CoderRun.objects.filter(pk=run_id, status=CoderRun.Status.QUEUED).update(status=CoderRun.Status.RUNNING)
     coder, project = run.coder, run.coder.project
