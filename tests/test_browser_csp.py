@@ -58,7 +58,9 @@ def test_main_pages_run_under_the_content_security_policy(page, live_server_url,
     # A live session: htmx, the websocket, streaming and the scenario chart.
     team = team_create_from_preset(preset_key="fishery_village", owner=owner)
     visit(page, f"{base}/sessions/new/?team={team.pk}")
-    page.fill("#id_scenario_params", '{"months": 2, "max_utterances": 1, "reflect": false}')
+    page.fill("#id_scenario-fishery-months", "2")
+    page.fill("#id_scenario-fishery-max_utterances", "1")
+    page.uncheck("#id_scenario-fishery-reflect")
     page.select_option("#id_provider", "scripted")
     page.get_by_role("button", name="Create and start").click()
     page.wait_for_url(re.compile(r"/sessions/\d+/$"))

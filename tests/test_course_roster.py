@@ -57,8 +57,7 @@ def test_student_signs_up_through_the_join_link_and_lands_in_the_course(client, 
 
 
 def test_wrong_join_code(client, course):
-    User.objects.create_user("s", password="s-pass-123")
-    client.login(username="s", password="s-pass-123")
+    client.force_login(User.objects.create_user("s", password="s-pass-123"))
     response = client.post("/courses/join/", {"join_code": "NOPE1234"})
     assert b"no course has that code" in response.content
     assert not CourseMember.objects.filter(user__username="s").exists()

@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+from django.contrib.auth.models import User
 
 from collab.llm import server as model_server
 from collab.llm.fake_server import FakeServerConfig, run_in_thread
@@ -101,6 +102,8 @@ def test_collab_check_names_the_model_and_the_problems(tmp_path):
 
 @pytest.mark.django_db
 def test_healthz_reports_the_model_server_without_waiting_on_it(client, settings, monkeypatch):
+    assert client.get("/healthz").json().get("model_server") in {None, "ok", "down", "unknown"}  # public: a state only
+    client.force_login(User.objects.create_user("operator", password="operator-pass-123", is_staff=True))
     monkeypatch.setattr(model_server, "_health", {"ok": None, "state": "not checked yet", "checked_at": None})
     settings.LLM_CONFIGURED, settings.OPENAI_MODEL = True, "fake-model"
     with run_in_thread(FakeServerConfig(latency=2.0)) as srv:  # a slow server: /healthz must not wait

@@ -63,8 +63,13 @@ def report() -> tuple[bool, dict]:
 def public(checks: dict) -> dict:
     """What anyone may see: each component up or down. Worker names, errors,
     timings and the database vendor describe the deployment: staff only."""
-    return {"status": checks["status"],
-            **{part: "ok" if checks[part]["ok"] else "down" for part in ("database", "redis", "workers")}}
+    answer = {"status": checks["status"],
+              **{part: "ok" if checks[part]["ok"] else "down" for part in ("database", "redis", "workers")}}
+    if "model_server" in checks:  # None until the background check has answered
+        answer["model_server"] = {True: "ok", False: "down", None: "unknown"}[checks["model_server"]["ok"]]
+    return answer
+
+
 def summary(checks: dict) -> str:
     """What is not ok, in one line: 'no worker answers' or 'redis broker: ConnectionError: ...'."""
     problems = []
