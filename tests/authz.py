@@ -84,6 +84,7 @@ class Case:
     prepare: Callable[[World], None] | None = None
     query: str = ""
     label: str = ""
+    content_type: str | None = None  # a JSON door: data returns the body as a string
 
 
 def judge(response) -> str:

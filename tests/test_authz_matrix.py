@@ -59,6 +59,13 @@ def coder_is_awaited(w: World) -> None:
     Session.objects.filter(pk=w.session.pk).update(status=Session.Status.AWAITING_HUMAN, state=state)
 
 
+def owner_has_profile(w: World) -> None:
+    from collab.teams.models import ModelProfile
+
+    w.extra["profile"] = ModelProfile.objects.create(owner=w.users["owner"], name="Owner's model", provider="openai",
+                                                     base_url="http://127.0.0.1:9/v1", model="m")
+
+
 # One case per action of the session's action door; the socket's actions are judged by the same table.
 SESSION_ACTIONS: dict[str, Case] = {
     "start": Case(session_members(OWNER_ONLY, owner="ok"), "POST"),
@@ -104,6 +111,12 @@ ROWS: dict[str, list[Case]] = {
     "team_edit": [Case(expect("hidden", anonymous="login", owner="ok"), kwargs=lambda w: {"pk": w.team.pk})],
     "team_delete": [Case(expect("hidden", anonymous="login", owner="ok"), "POST", kwargs=lambda w: {"pk": w.team.pk})],
     "model_profile_list": [Case(signed_in())],
+    # Profiles belong to their owner; staff may change any (to publish or fix a shared one).
+    "model_profile_edit": [Case(expect("hidden", anonymous="login", owner="ok", staff="ok"), prepare=owner_has_profile,
+                                kwargs=lambda w: {"pk": w.extra["profile"].pk})],
+    "preset_start": [Case(signed_in(), "POST", kwargs=lambda w: {"key": "courtroom"}),
+                     Case(expect("login", **{a: "hidden" for a in ACTORS[1:]}), "POST",
+                          kwargs=lambda w: {"key": "no-such-preset"}, label="unknown preset")],
     **extra_rows(),
 }
 
@@ -160,7 +173,8 @@ def test_http_matrix(name, index, actor):
     if world.users[actor] is not None:
         client.force_login(world.users[actor])
     url = _url(name, case, world)
-    response = getattr(client, case.method.lower())(url, case.data(world))
+    extra = {"content_type": case.content_type} if case.content_type else {}
+    response = getattr(client, case.method.lower())(url, case.data(world), **extra)
     outcome = judge(response)
     wanted = case.expect[actor]
     assert matches(outcome, wanted), f"{case.method} {url} as {actor}: got {outcome!r}, the matrix says {wanted!r}"
