@@ -143,10 +143,10 @@ def test_shared_with_a_course_lets_members_watch(klass):
     assert student.get(f"/sessions/{own.pk}/").status_code == 200
     assert client_for(klass, "outsider").get(f"/sessions/{own.pk}/").status_code == 404
     # Taking it back to private hides it again.
-    services.session_set_visibility(session=own, user=klass.instructor, visibility=Session.Visibility.PRIVATE)
+    services.session_set_visibility(session=own, by=klass.instructor, visibility=Session.Visibility.PRIVATE)
     assert student.get(f"/sessions/{own.pk}/").status_code == 404
     # Students watch; they do not steer.
-    services.session_set_visibility(session=own, user=klass.instructor, visibility=Session.Visibility.COURSE)
+    services.session_set_visibility(session=own, by=klass.instructor, visibility=Session.Visibility.COURSE)
     student.post(f"/sessions/{own.pk}/start/")
     own.refresh_from_db()
     assert own.status == "draft"

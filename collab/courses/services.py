@@ -181,7 +181,7 @@ def groups_random(*, course: Course, by, size: int, seed: int | None = None) -> 
 def session_share(*, course: Course, by, session: Session) -> CourseShare:
     """Show a session to the whole course ("Shared with a course")."""
     require(course, by, "manage")
-    session_services.session_set_visibility(session=session, user=by, visibility=Session.Visibility.COURSE)
+    session_services.session_set_visibility(session=session, by=by, visibility=Session.Visibility.COURSE)
     share, _ = CourseShare.objects.get_or_create(course=course, session=session, defaults={"shared_by": by})
     return share
 
