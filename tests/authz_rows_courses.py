@@ -13,7 +13,9 @@ from django.utils import timezone
 from collab.courses import services
 from collab.courses.forms import default_rubric
 from collab.courses.models import CourseMember, GroupSession
+from collab.teams.models import ModelProfile
 from tests.authz import Case, World, expect, signed_in
+from tests.course_helpers import assignment_post
 
 # Everybody in the course sees it; staff (instructor, TA) manage it; students get a 403 with the reason.
 MEMBERS = expect("ok", anonymous="login", unrelated="hidden", staff="hidden")
@@ -46,6 +48,13 @@ def course(w: World, publish: bool = True) -> None:
 
 def unpublished_course(w: World) -> None:
     course(w, publish=False)
+
+
+def unrelated_has_a_profile(w: World) -> None:
+    course(w)
+    w.extra["profile"] = ModelProfile.objects.create(
+        owner=w.users["unrelated"], name="Unrelated's private model", provider="openai",
+        base_url="http://127.0.0.1:9/v1", model="theirs")
 
 
 def _c(w: World) -> dict:
@@ -95,7 +104,13 @@ ROWS: dict[str, list[Case]] = {
     # Only an instructor deletes a course; the TA gets the reason.
     "course_delete": [Case(expect("forbidden", anonymous="login", unrelated="hidden", staff="hidden", owner="ok"),
                            "POST", kwargs=_c, prepare=course)],
-    "assignment_new": [Case(COURSE_STAFF, kwargs=_c, prepare=course)],
+    "assignment_new": [Case(COURSE_STAFF, kwargs=_c, prepare=course),
+                       Case(COURSE_STAFF, "POST", kwargs=_c, prepare=course, data=lambda w: assignment_post(),
+                            label="save"),
+                       # Model profiles belong to their owner: an instructor cannot spend another user's private one.
+                       Case({**COURSE_STAFF, "owner": "status 400", "annotator": "status 400"}, "POST", kwargs=_c,
+                            prepare=unrelated_has_a_profile, label="another user's private profile",
+                            data=lambda w: assignment_post(model_profile=str(w.extra["profile"].pk)))],
     "assignment_detail": [Case(MEMBERS, kwargs=_a, prepare=course)],
     "assignment_edit": [Case(COURSE_STAFF, kwargs=_a, prepare=course)],
     "assignment_publish": [Case(COURSE_STAFF, "POST", kwargs=_a, prepare=unpublished_course)],

@@ -16,6 +16,7 @@ from django.db import transaction
 from collab.research import annotation, codebooks, selectors
 from collab.research.models import CoderRun
 from collab.sessions import events as log
+from collab.teams.models import ModelProfile
 from tests.authz import Case, World, expect, signed_in
 
 # Who may read the session: its members; the project and codebook: the owner and the project's coder.
@@ -35,6 +36,13 @@ def project(w: World) -> None:
     annotation.coder_add(project=proj, by=owner, user=w.users["annotator"])
     run = CoderRun.objects.create(coder=proj.coders.create(kind="model", model_name="scripted"), status="done")
     w.extra.update(book=book, project=proj, run=run)
+
+def unrelated_has_a_profile(w: World) -> None:
+    project(w)
+    w.extra["profile"] = ModelProfile.objects.create(
+        owner=w.users["unrelated"], name="Unrelated's private model", provider="openai",
+        base_url="http://127.0.0.1:9/v1", model="theirs")
+
 
 def _p(w: World) -> dict:
     return {"pk": w.extra["project"].pk}
@@ -94,7 +102,10 @@ ROWS: dict[str, list[Case]] = {
     "project_agreement": [Case(OWNER_ONLY, kwargs=_p, prepare=project)],
     "project_export": [Case(OWNER_ONLY, kwargs=_p, prepare=project)],
     # Queued on commit: the matrix's transaction never commits, so no worker is needed at the door.
-    "coder_run_start": [Case(OWNER_ONLY, "POST", kwargs=_p, prepare=project)],
+    "coder_run_start": [Case(OWNER_ONLY, "POST", kwargs=_p, prepare=project),
+                        Case({**OWNER_ONLY, "owner": "refused: choose one of your model profiles"}, "POST",
+                             kwargs=_p, prepare=unrelated_has_a_profile, label="another user's private profile",
+                             data=lambda w: {"profile": w.extra["profile"].pk})],
     "coder_run_status": [Case(OWNER_ONLY, kwargs=_run, prepare=project)],
     "coder_run_cancel": [Case(OWNER_ONLY, "POST", kwargs=_run, prepare=project)],
     "coder_run_calls": [Case(OWNER_ONLY, kwargs=_run, prepare=project)],
