@@ -6,6 +6,7 @@ memory from the messages sessions already broadcast (events, turn starts,
 deltas, stats) and re-rendered on change, so a busy wall costs no database
 read per update. Staff only: checked on connect and again on every action."""
 
+import asyncio
 import json
 
 from channels.db import database_sync_to_async
@@ -49,8 +50,8 @@ class WallConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(wall_bus.group_name(self.assignment_id), self.channel_name)
         self.joined = True
         await self.accept()
-        for session_id in self.tiles:  # watched: the engine then sends deltas and stats
-            await presence.join(session_id, self.user.username)
+        await self._touch_all()  # watched: the engine then sends deltas and stats
+        self.heartbeat = asyncio.create_task(self._heartbeat())
         # Anything that changed between the page's render and this socket.
         await self.send(text_data="".join(render_tile(t) for t in self.tiles.values()))
 
@@ -68,12 +69,24 @@ class WallConsumer(AsyncWebsocketConsumer):
             return False
         return True
 
+    async def _touch_all(self) -> None:
+        for session_id in self.tiles:
+            await presence.touch(session_id, self.user.username, self.channel_name)
+
+    async def _heartbeat(self) -> None:
+        """Presence expires unless renewed, so a wall whose process died stops counting as a watcher."""
+        while True:
+            await asyncio.sleep(presence.ttl_seconds() / 3)
+            await self._touch_all()
+
     async def disconnect(self, code):
         if not self.joined:
             return
+        if getattr(self, "heartbeat", None):
+            self.heartbeat.cancel()
         for session_id in self.tiles:
             await self.channel_layer.group_discard(bus.group_name(session_id), self.channel_name)
-            await presence.leave(session_id, self.user.username)
+            await presence.leave(session_id, self.user.username, self.channel_name)
         await self.channel_layer.group_discard(wall_bus.group_name(self.assignment_id), self.channel_name)
 
     # --- actions from the wall -----------------------------------------------------
