@@ -8,13 +8,15 @@ does not exist (404). The assignment is published before it opens, so each
 group has its (draft) session. Outcomes follow collab/courses/permissions.py
 and tests/test_course_permissions.py."""
 
+import re
+
 from django.utils import timezone
 
 from collab.courses import services
 from collab.courses.forms import default_rubric
 from collab.courses.models import CourseMember, GroupSession
 from collab.teams.models import ModelProfile
-from tests.authz import Case, World, expect, signed_in
+from tests.authz import Case, SocketCase, World, expect, signed_in
 from tests.course_helpers import assignment_post
 
 # Everybody in the course sees it; staff (instructor, TA) manage it; students get a 403 with the reason.
@@ -133,5 +135,42 @@ ROWS: dict[str, list[Case]] = {
                     owner="ok", annotator="ok"), "POST", kwargs=_link("restart"), prepare=course, label="restart"),
         Case(expect("hidden", anonymous="login"), "POST", kwargs=_link("no-such-action"), prepare=course,
              label="unknown action"),
+    ],
+}
+
+
+# --- the instructor's wall socket ------------------------------------------------------
+
+WALL_STAFF = expect("closed", owner="ok", annotator="ok")
+
+
+def wall_answer(frames: list[str]) -> str:
+    """The wall answers an action with a flash: an error names the refusal."""
+    for frame in frames:
+        found = re.search(r'class="flash (flash-error|flash-success)"[^>]*>(.*?)</p>', frame, re.S)
+        if found:
+            return f"refused: {found.group(2)}" if found.group(1) == "flash-error" else "ok"
+    return "no answer"
+
+
+def _wall(w: World) -> str:
+    return f"/ws/courses/assignments/{w.extra['assignment'].pk}/wall/"
+
+
+def ta_leaves_the_course(w: World) -> None:
+    CourseMember.objects.filter(course=w.extra["course"], user=w.users["annotator"]).delete()
+
+
+SOCKETS: dict[str, list[SocketCase]] = {
+    "ws/courses/assignments/<int:assignment_id>/wall/": [
+        SocketCase(WALL_STAFF, _wall, wall_answer, prepare=course, label="connect"),
+        SocketCase(WALL_STAFF, _wall, wall_answer, prepare=course, label="broadcast",
+                   frame=lambda w: {"action": "broadcast", "text": "Read the brief twice."}),
+        SocketCase(WALL_STAFF, _wall, wall_answer, prepare=course, label="hint a group",
+                   frame=lambda w: {"action": "hint", "link": w.extra["link"].pk, "text": "Check the snow load."}),
+        # Access is checked again on every action: a TA removed while the wall is open is refused.
+        SocketCase({**WALL_STAFF, "annotator": "refused: You no longer teach this course"}, _wall, wall_answer,
+                   prepare=course, after_connect=ta_leaves_the_course, label="TA removed, then broadcast",
+                   frame=lambda w: {"action": "broadcast", "text": "Still here?"}),
     ],
 }
