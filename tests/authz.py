@@ -3,6 +3,9 @@ the cases and how an answer is judged. The rows live in
 tests/test_authz_matrix.py and in any tests/authz_rows_<app>.py module (a
 dict named ROWS, same shape), so an app adds its rows in a file of its own.
 
+Websocket routes other than the session's (whose frame actions have rows of
+their own) go in a dict named SOCKETS: route -> SocketCases.
+
 A row is keyed by URL name and holds one or more Cases: how to call the URL
 (method, path kwargs, data, a prepare step that puts the world in the state
 the action needs) and what each of the seven actors gets.
@@ -84,6 +87,23 @@ class Case:
     prepare: Callable[[World], None] | None = None
     query: str = ""
     label: str = ""
+    content_type: str | None = None  # a JSON door: data returns the body as a string
+
+
+@dataclass
+class SocketCase:
+    """One websocket route: connect to `path` as each actor, optionally change
+    the world (`after_connect`), send `frame` and judge the first answer with
+    `answer` (the frames the server sent -> an outcome). Outcomes: "closed"
+    (refused at connect), "ok", "refused: <words>"."""
+
+    expect: dict[str, str]
+    path: Callable[[World], str]
+    answer: Callable[[list[str]], str]
+    prepare: Callable[[World], None] | None = None
+    frame: Callable[[World], dict] | None = None
+    after_connect: Callable[[World], None] | None = None
+    label: str = ""
 
 
 def judge(response) -> str:
@@ -124,14 +144,36 @@ def url_names() -> dict[str, str]:
     return found
 
 
-def extra_rows() -> dict[str, list[Case]]:
-    """ROWS of every tests/authz_rows_<app>.py module."""
-    rows: dict[str, list[Case]] = {}
+def _collect(name: str) -> dict:
+    """The dict `name` of every tests/authz_rows_<app>.py module that has one, merged."""
+    rows: dict = {}
     here = Path(__file__).parent
     for info in pkgutil.iter_modules([str(here)]):
         if info.name.startswith("authz_rows_"):
-            module = importlib.import_module(f"tests.{info.name}")
-            clash = set(rows) & set(module.ROWS)
+            found = getattr(importlib.import_module(f"tests.{info.name}"), name, {})
+            clash = set(rows) & set(found)
             assert not clash, f"rows for {clash} are given twice"
-            rows.update(module.ROWS)
+            rows.update(found)
     return rows
+
+
+def extra_rows() -> dict[str, list[Case]]:
+    """ROWS of every tests/authz_rows_<app>.py module."""
+    return _collect("ROWS")
+
+
+def extra_socket_rows() -> dict[str, list[SocketCase]]:
+    """SOCKETS of every tests/authz_rows_<app>.py module: websocket route -> cases."""
+    return _collect("SOCKETS")
+
+
+def socket_routes() -> set[str]:
+    """Every websocket route the ASGI application serves."""
+    from channels.routing import URLRouter
+
+    from collab.asgi import application
+
+    app = application.application_mapping["websocket"]
+    while not isinstance(app, URLRouter):  # through the origin check and the auth middleware
+        app = getattr(app, "inner", None) or app.application
+    return {str(route.pattern) for route in app.routes}

@@ -1,81 +1,112 @@
-"""The research workbench's rows for the authorization matrix
-(tests/test_authz_matrix.py). The world's annotator codes in a project over
-the world's session; the owner owns the project, its codebook and a model
-coder's run. Everyone else has no part in the project."""
+"""The research workbench's rows of the authorization matrix.
 
-from tests.authz import Case, expect, session_members, signed_in
+The world's owner owns the session, a codebook and an annotation project over
+the session; the world's annotator is the project's human coder (so the
+annotator capacity they hold comes from the project, as in real use). The
+observer and participant are members of the session but not coders: they see
+the session's replay, not the project. A model coder's finished run belongs to
+the project. Outcomes follow collab/research/permissions.py and
+tests/test_research_permissions.py."""
 
+import json
 
-def project_world(w) -> None:
-    """A project over the world's session, its codebook, the annotator as
-    a coder, one finished model-coder run, and one event to point at."""
-    if "project" in w.extra:
-        return
-    from collab.research import annotation
-    from collab.research.codebooks import codebook_save
-    from collab.research.models import CoderRun
-    from collab.sessions import services
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 
+from collab.research import annotation, codebooks, selectors
+from collab.research.models import CoderRun
+from collab.sessions import events as log
+from collab.teams.models import ModelProfile
+from tests.authz import Case, World, expect, signed_in
+
+# Who may read the session: its members; the project and codebook: the owner and the project's coder.
+SESSION_READERS = expect("ok", anonymous="login", unrelated="hidden", staff="hidden")
+PROJECT_READERS = expect("hidden", anonymous="login", owner="ok", annotator="ok")
+OWNER_ONLY = expect("hidden", anonymous="login", owner="ok")
+
+def project(w: World) -> None:
+    """A codable message at seq 1, the owner's codebook and project, the annotator as coder, a finished model run."""
     owner = w.users["owner"]
-    services.session_inject(session=w.session, user=owner, text="an event to code")
-    book = codebook_save(owner=owner, codebook=None, name="Matrix codes", labels=[{"name": "A", "color": "#000000"}])
-    project = annotation.project_create(owner=owner, name="Matrix project", codebook=book, sessions=[w.session])
-    annotation.coder_add(project=project, by=owner, user=w.users["annotator"])
-    model = project.coders.create(kind="model", model_name="matrix model")
-    w.extra.update(project=project, codebook=book, run=CoderRun.objects.create(coder=model, status="done"))
+    with transaction.atomic():
+        log.append_many(log.lock_session(w.session.pk),
+                        [{"kind": "message", "actor": "coder", "payload": {"text": "We ship on Friday."}}])
+    book = codebooks.codebook_save(owner=owner, codebook=None, name="Moves",
+                                   labels=[{"name": "Proposal", "color": "#336699"}])
+    proj = annotation.project_create(owner=owner, name="Moves in the trio", codebook=book, sessions=[w.session])
+    annotation.coder_add(project=proj, by=owner, user=w.users["annotator"])
+    run = CoderRun.objects.create(coder=proj.coders.create(kind="model", model_name="scripted"), status="done")
+    w.extra.update(book=book, project=proj, run=run)
+
+def unrelated_has_a_profile(w: World) -> None:
+    project(w)
+    w.extra["profile"] = ModelProfile.objects.create(
+        owner=w.users["unrelated"], name="Unrelated's private model", provider="openai",
+        base_url="http://127.0.0.1:9/v1", model="theirs")
 
 
-def session_kw(w):
-    return {"pk": w.session.pk}
-
-
-def project_kw(w):
+def _p(w: World) -> dict:
     return {"pk": w.extra["project"].pk}
 
+def _b(w: World) -> dict:
+    return {"pk": w.extra["book"].pk}
 
-def codebook_kw(w):
-    return {"pk": w.extra["codebook"].pk}
-
-
-def run_kw(w):
+def _run(w: World) -> dict:
     return {"pk": w.extra["project"].pk, "run_pk": w.extra["run"].pk}
 
+def _transcript(w: World) -> dict:
+    text = "".join(selectors.export_chunks(w.session, format="jsonl", annotations=False))
+    return {"file": SimpleUploadedFile("session.jsonl", text.encode(), content_type="application/x-ndjson")}
 
-HIDDEN = "hidden"
-OWNER_ONLY = expect(HIDDEN, anonymous="login", owner="ok")
-CODERS = expect(HIDDEN, anonymous="login", owner="ok", annotator="ok")  # the project's owner and its coder
+def _codebook_file(w: World) -> dict:
+    body = json.dumps(codebooks.codebook_json(w.extra["book"])).encode()
+    return {"file": SimpleUploadedFile("codebook.json", body, content_type="application/json")}
 
-ROWS = {
+def _label_event(w: World) -> str:
+    label = w.extra["book"].labels.get()
+    return json.dumps({"op": "label", "session": w.session.pk, "seq": 1, "label": label.pk})
+
+ROWS: dict[str, list[Case]] = {
     "research_home": [Case(signed_in())],
-    "research_import": [Case(signed_in("refused: Choose a .jsonl file"), method="POST")],
-    "session_export": [Case(OWNER_ONLY, kwargs=session_kw, prepare=project_world)],
-    "session_replay": [Case(session_members(), kwargs=session_kw, prepare=project_world)],
-    "replay_events": [Case(session_members(), kwargs=session_kw, query="?after=0", prepare=project_world)],
-    "event_calls": [Case(session_members(participant=HIDDEN), kwargs=lambda w: {"pk": w.session.pk, "seq": 1},
-                         prepare=project_world, label="a seat holder sees only its role's prompts")],
+    # Anyone signed in imports a transcript: it becomes a session of their own.
+    "research_import": [Case(signed_in(), "POST", data=_transcript, prepare=project),
+                        Case(signed_in("refused: Choose a .jsonl file"), "POST", label="no file")],
+    "session_export": [Case(OWNER_ONLY, kwargs=lambda w: {"pk": w.session.pk})],
+    "session_replay": [Case(SESSION_READERS, kwargs=lambda w: {"pk": w.session.pk})],
+    "replay_events": [Case(SESSION_READERS, kwargs=lambda w: {"pk": w.session.pk}, query="?after=0")],
+    # The model's prompts and replies: for members who see everything, not for a seated player.
+    "event_calls": [Case(expect("hidden", anonymous="login", owner="ok", observer="ok", annotator="ok"),
+                         kwargs=lambda w: {"pk": w.session.pk, "seq": 1}, prepare=project)],
     "codebook_new": [Case(signed_in())],
-    "codebook_import": [Case(signed_in("refused: Codebook not imported"), method="POST")],
-    "codebook_detail": [Case(CODERS, kwargs=codebook_kw, prepare=project_world)],
-    "codebook_edit": [Case(OWNER_ONLY, kwargs=codebook_kw, prepare=project_world)],
-    "codebook_copy": [Case(CODERS, method="POST", kwargs=codebook_kw, prepare=project_world)],
-    "codebook_export": [Case(CODERS, kwargs=codebook_kw, prepare=project_world)],
+    "codebook_import": [Case(signed_in(), "POST", data=_codebook_file, prepare=project)],
+    "codebook_detail": [Case(PROJECT_READERS, kwargs=_b, prepare=project)],
+    "codebook_edit": [Case(OWNER_ONLY, kwargs=_b, prepare=project),
+                      Case(OWNER_ONLY, "POST", kwargs=_b, prepare=project, label="save",
+                           data=lambda w: {"name": "Moves v2", "label-0-name": "Proposal", "label-0-color": "#336699"})],
+    "codebook_copy": [Case(PROJECT_READERS, "POST", kwargs=_b, prepare=project)],
+    "codebook_export": [Case(PROJECT_READERS, kwargs=_b, prepare=project)],
     "project_new": [Case(signed_in())],
-    "project_join": [Case(signed_in(), kwargs=lambda w: {"token": w.extra["project"].invite_token},
-                          prepare=project_world, label="the link is the invitation")],
-    "project_detail": [Case(CODERS, kwargs=project_kw, prepare=project_world)],
-    "project_coder_add": [Case(expect(HIDDEN, anonymous="login", owner="refused: Not added"), method="POST",
-                               kwargs=project_kw, prepare=project_world)],
-    "project_reveal": [Case(OWNER_ONLY, method="POST", kwargs=project_kw, prepare=project_world)],
-    "project_code": [Case(CODERS, kwargs=lambda w: {"pk": w.extra["project"].pk, "session_pk": w.session.pk},
-                          prepare=project_world)],
-    "project_annotate": [Case(expect(HIDDEN, anonymous="login", owner="status 400", annotator="status 400"),
-                              method="POST", kwargs=project_kw, prepare=project_world,
-                              label="an empty body is refused by the open door")],
-    "project_adjudicate": [Case(OWNER_ONLY, kwargs=project_kw, prepare=project_world)],
-    "project_agreement": [Case(OWNER_ONLY, kwargs=project_kw, prepare=project_world)],
-    "project_export": [Case(OWNER_ONLY, kwargs=project_kw, prepare=project_world)],
-    "coder_run_start": [Case(OWNER_ONLY, method="POST", kwargs=project_kw, prepare=project_world)],
-    "coder_run_status": [Case(OWNER_ONLY, kwargs=run_kw, prepare=project_world)],
-    "coder_run_cancel": [Case(OWNER_ONLY, method="POST", kwargs=run_kw, prepare=project_world)],
-    "coder_run_calls": [Case(OWNER_ONLY, kwargs=run_kw, prepare=project_world)],
+    # The invite link is the way in: anyone signed in may join as a coder; the owner adjudicates instead.
+    "project_join": [Case(signed_in(), kwargs=lambda w: {"token": w.extra["project"].invite_token}, prepare=project),
+                     Case(signed_in(owner="refused: the owner adjudicates"), "POST", label="join",
+                          kwargs=lambda w: {"token": w.extra["project"].invite_token}, prepare=project)],
+    "project_detail": [Case(PROJECT_READERS, kwargs=_p, prepare=project)],
+    "project_coder_add": [Case(OWNER_ONLY, "POST", kwargs=_p, prepare=project,
+                               data=lambda w: {"username": "participant"})],
+    "project_reveal": [Case(OWNER_ONLY, "POST", kwargs=_p, prepare=project, data=lambda w: {"revealed": "1"})],
+    "project_code": [Case(PROJECT_READERS, kwargs=lambda w: {"pk": w.extra["project"].pk, "session_pk": w.session.pk},
+                          prepare=project)],
+    # The owner passes the door but codes nothing (they adjudicate): the action is refused with a 400.
+    "project_annotate": [Case(expect("hidden", anonymous="login", owner="status 400", annotator="ok"), "POST",
+                              kwargs=_p, prepare=project, data=_label_event, content_type="application/json")],
+    "project_adjudicate": [Case(OWNER_ONLY, kwargs=_p, prepare=project)],
+    "project_agreement": [Case(OWNER_ONLY, kwargs=_p, prepare=project)],
+    "project_export": [Case(OWNER_ONLY, kwargs=_p, prepare=project)],
+    # Queued on commit: the matrix's transaction never commits, so no worker is needed at the door.
+    "coder_run_start": [Case(OWNER_ONLY, "POST", kwargs=_p, prepare=project),
+                        Case({**OWNER_ONLY, "owner": "refused: choose one of your model profiles"}, "POST",
+                             kwargs=_p, prepare=unrelated_has_a_profile, label="another user's private profile",
+                             data=lambda w: {"profile": w.extra["profile"].pk})],
+    "coder_run_status": [Case(OWNER_ONLY, kwargs=_run, prepare=project)],
+    "coder_run_cancel": [Case(OWNER_ONLY, "POST", kwargs=_run, prepare=project)],
+    "coder_run_calls": [Case(OWNER_ONLY, kwargs=_run, prepare=project)],
 }

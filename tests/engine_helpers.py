@@ -19,9 +19,11 @@ def make_team(owner, name="Trio", profile: ModelProfile | None = None) -> Team:
     return team
 
 
-def fake_profile(server) -> ModelProfile:
+def fake_profile(server, owner=None) -> ModelProfile:
+    """`owner`: for the doors that let a user pick only profiles they may use (their own or published)."""
     return ModelProfile.objects.create(name=f"fake-{server.base_url}", provider="openai", base_url=server.base_url,
-                                       model="fake-model", api_key_env="FAKE_OPENAI_KEY", timeout_seconds=5)
+                                       model="fake-model", api_key_env="FAKE_OPENAI_KEY", timeout_seconds=5,
+                                       owner=owner)
 
 
 def start(owner, team, **kwargs) -> Session:

@@ -22,13 +22,15 @@ from tests.authz import (
     build_world,
     expect,
     extra_rows,
+    extra_socket_rows,
     judge,
     matches,
     session_members,
     signed_in,
+    socket_routes,
     url_names,
 )
-from tests.test_live_socket import connect, receive_all
+from tests.test_live_socket import connect, cookie_for, receive_all
 
 OWNER_ONLY = "refused: Only the session's owner"
 
@@ -57,6 +59,13 @@ def coder_is_awaited(w: World) -> None:
     session = Session.objects.get(pk=w.session.pk)
     state = {**session.state, "awaiting": {"turn": session.next_turn, "roles": ["coder"], "inputs": {}}}
     Session.objects.filter(pk=w.session.pk).update(status=Session.Status.AWAITING_HUMAN, state=state)
+
+
+def owner_has_profile(w: World) -> None:
+    from collab.teams.models import ModelProfile
+
+    w.extra["profile"] = ModelProfile.objects.create(owner=w.users["owner"], name="Owner's model", provider="openai",
+                                                     base_url="http://127.0.0.1:9/v1", model="m")
 
 
 # One case per action of the session's action door; the socket's actions are judged by the same table.
@@ -104,6 +113,12 @@ ROWS: dict[str, list[Case]] = {
     "team_edit": [Case(expect("hidden", anonymous="login", owner="ok"), kwargs=lambda w: {"pk": w.team.pk})],
     "team_delete": [Case(expect("hidden", anonymous="login", owner="ok"), "POST", kwargs=lambda w: {"pk": w.team.pk})],
     "model_profile_list": [Case(signed_in())],
+    # Profiles belong to their owner; staff may change any (to publish or fix a shared one).
+    "model_profile_edit": [Case(expect("hidden", anonymous="login", owner="ok", staff="ok"), prepare=owner_has_profile,
+                                kwargs=lambda w: {"pk": w.extra["profile"].pk})],
+    "preset_start": [Case(signed_in(), "POST", kwargs=lambda w: {"key": "courtroom"}),
+                     Case(expect("login", **{a: "hidden" for a in ACTORS[1:]}), "POST",
+                          kwargs=lambda w: {"key": "no-such-preset"}, label="unknown preset")],
     **extra_rows(),
 }
 
@@ -160,7 +175,8 @@ def test_http_matrix(name, index, actor):
     if world.users[actor] is not None:
         client.force_login(world.users[actor])
     url = _url(name, case, world)
-    response = getattr(client, case.method.lower())(url, case.data(world))
+    extra = {"content_type": case.content_type} if case.content_type else {}
+    response = getattr(client, case.method.lower())(url, case.data(world), **extra)
     outcome = judge(response)
     wanted = case.expect[actor]
     assert matches(outcome, wanted), f"{case.method} {url} as {actor}: got {outcome!r}, the matrix says {wanted!r}"
@@ -208,3 +224,57 @@ async def test_socket_matrix(name, actor):
     outcome = f"refused: {answers[0]['reason']}" if answers else "ok"
     assert answers == [] or answers[0]["type"] == "refused", answers
     assert matches(outcome, wanted), f"socket {name} as {actor}: got {outcome!r}, the matrix says {wanted!r}"
+
+
+# --- every other websocket route -----------------------------------------------------
+
+SESSION_SOCKET = "ws/sessions/<int:session_id>/"  # judged frame by frame above (SOCKET_ROWS)
+SOCKETS = extra_socket_rows()
+
+
+def test_every_socket_route_has_a_row():
+    missing = sorted(socket_routes() - {SESSION_SOCKET} - set(SOCKETS))
+    assert not missing, (f"websocket routes without an authorization row: {missing}. Add SocketCases for each to "
+                         "SOCKETS in the app's tests/authz_rows_<app>.py (see SocketCase in tests/authz.py).")
+    stale = sorted(set(SOCKETS) - socket_routes())
+    assert not stale, f"socket rows for routes the application no longer serves: {stale}; remove them"
+
+
+def _socket_cases():
+    for route, cases in SOCKETS.items():
+        for i, case in enumerate(cases):
+            for actor in ACTORS:
+                yield pytest.param(route, i, actor, id=f"{route}[{case.label or i}]-{actor}")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("route", "index", "actor"), list(_socket_cases()))
+async def test_socket_route_matrix(route, index, actor):
+    from channels.testing import WebsocketCommunicator
+
+    from collab.asgi import application
+
+    case = SOCKETS[route][index]
+    world = await database_sync_to_async(build_world)()
+    if case.prepare:
+        await database_sync_to_async(case.prepare)(world)
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+    if world.users[actor] is not None:
+        headers.append((b"cookie", await database_sync_to_async(cookie_for)(world.users[actor])))
+    comm = WebsocketCommunicator(application, case.path(world), headers=headers)
+    wanted = case.expect[actor]
+    connected, _ = await comm.connect()
+    if not connected:
+        assert wanted == "closed", f"{actor} could not connect to {route}; the matrix says {wanted!r}"
+        return
+    try:
+        await receive_all(comm, 0.2)
+        outcome = "ok"
+        if case.after_connect:
+            await database_sync_to_async(case.after_connect)(world)
+        if case.frame:
+            await comm.send_to(text_data=json.dumps(case.frame(world)))
+            outcome = case.answer(await receive_all(comm, 0.5))
+    finally:
+        await comm.disconnect()
+    assert matches(outcome, wanted), f"socket {route} as {actor}: got {outcome!r}, the matrix says {wanted!r}"

@@ -82,7 +82,7 @@ def test_a_team_and_a_model_profile_make_a_condition(owner):
     team = Team.objects.create(owner=owner, name="Pair")
     for i, name in enumerate(["Navigator A", "Navigator B"]):
         Role.objects.create(team=team, order=i, name=name)
-    ModelProfile.objects.create(name="tiny", provider="scripted")
+    ModelProfile.objects.create(name="tiny", provider="scripted", owner=owner)
     experiment = services.experiment_create(owner=owner, text=(
         "title: t\nbase: {team: Pair, protocol: scenario, protocol_params: {scenario: maze}}\n"
         "grid: {model_profile: ['', tiny]}\nseeds: 1"))

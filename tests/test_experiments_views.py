@@ -131,7 +131,7 @@ def test_runs_cut_short_are_marked_and_left_out_unless_asked(owner, client):
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_model_fails_its_cell_with_the_reason_and_rerun_completes_it(owner, worker, client):
     with run_in_thread(FakeServerConfig(failures=["500"] * 40)) as server:
-        profile = fake_profile(server)
+        profile = fake_profile(server, owner=owner)
         experiment = services.experiment_create(owner=owner, text=(
             f"title: Flaky\nbase: {{preset: debate_panel, provider: openai, model_profile: '{profile.name}', "
             "protocol_params: {rounds: 1}}\nseeds: 1\n"))

@@ -83,7 +83,7 @@ def test_openai_coder_through_the_fake_server_and_suggestions_a_human_takes(clie
     annotation.coder_add(project=project, by=owner, user=alice)
     session = project.sessions.get()
     with run_in_thread(FakeServerConfig(reply='{"labels": ["Agrees", "nonsense"], "why": "it agrees"}')) as server:
-        profile = fake_profile(server)
+        profile = fake_profile(server, owner=owner)
         client.force_login(owner)
         client.post(f"/research/projects/{project.pk}/coder/", {"profile": profile.pk})
         run = finished(CoderRun.objects.get().pk)

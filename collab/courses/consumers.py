@@ -50,8 +50,7 @@ class WallConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(wall_bus.group_name(self.assignment_id), self.channel_name)
         self.joined = True
         await self.accept()
-        for session_id in self.tiles:  # watched: the engine then sends deltas and stats
-            await presence.touch(session_id, self.user.username, self.channel_name)
+        await self._touch_all()  # watched: the engine then sends deltas and stats
         self.heartbeat = asyncio.create_task(self._heartbeat())
         # Anything that changed between the page's render and this socket.
         await self.send(text_data="".join(render_tile(t) for t in self.tiles.values()))
@@ -70,12 +69,15 @@ class WallConsumer(AsyncWebsocketConsumer):
             return False
         return True
 
+    async def _touch_all(self) -> None:
+        for session_id in self.tiles:
+            await presence.touch(session_id, self.user.username, self.channel_name)
+
     async def _heartbeat(self) -> None:
-        """Keep the wall's sessions watched: presence expires unless renewed."""
+        """Presence expires unless renewed, so a wall whose process died stops counting as a watcher."""
         while True:
             await asyncio.sleep(presence.ttl_seconds() / 3)
-            for session_id in self.tiles:
-                await presence.touch(session_id, self.user.username, self.channel_name)
+            await self._touch_all()
 
     async def disconnect(self, code):
         if not self.joined:

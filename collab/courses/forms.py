@@ -115,7 +115,12 @@ class AssignmentForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.filter(owner=user)
-        self.fields["model_profile"].queryset = ModelProfile.objects.all()
+        # Their own and the published profiles, and the one the assignment already uses (set by a colleague).
+        usable = ModelProfile.objects.usable_by(user)
+        current = self.initial.get("model_profile")
+        if current:
+            usable = usable | ModelProfile.objects.filter(pk=getattr(current, "pk", current))
+        self.fields["model_profile"].queryset = usable
         if not self.is_bound and "rubric" not in self.initial:
             now = timezone.localtime().replace(second=0, microsecond=0)
             self.initial.update(rubric=json.dumps(default_rubric(), indent=1), preset="senior_design_panel",

@@ -83,11 +83,11 @@ class ForkForm(forms.Form):
     inject = forms.CharField(required=False, max_length=4000, label="Inject a message at the fork point",
                              widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, session, **kwargs):
+    def __init__(self, *args, session, user, **kwargs):
         from collab.teams.models import ModelProfile
 
         super().__init__(*args, **kwargs)
-        self.fields["model_profile"].queryset = ModelProfile.objects.all()
+        self.fields["model_profile"].queryset = ModelProfile.objects.usable_by(user)
         self.fields["seat_role"].choices = [("", "No, agents keep every seat")] + [
             (name, name) for name in session.role_names()]
         self.fields["at_seq"].max_value = session.last_seq

@@ -44,13 +44,16 @@ def completed_by_rules(ended_by: str) -> bool:
 
 # --- teams for conditions ----------------------------------------------------------
 
-def _profile(name: str) -> ModelProfile | None:
+def _profile(owner, name: str) -> ModelProfile | None:
+    """The profile called `name` among those `owner` may use (their own first,
+    then published ones); another user's private profile is unknown here."""
     if not name:
         return None
-    found = ModelProfile.objects.filter(name=name).first()
+    usable = ModelProfile.objects.usable_by(owner)
+    found = usable.filter(name=name, owner=owner).first() or usable.filter(name=name).first()
     if found is None:
-        known = ", ".join(ModelProfile.objects.values_list("name", flat=True)) or "none defined"
-        raise ValueError(f"unknown model profile {name!r}; known: {known}")
+        known = ", ".join(sorted(set(usable.values_list("name", flat=True)))) or "none you may use"
+        raise ValueError(f"unknown model profile {name!r}; yours and the shared ones: {known}")
     return found
 
 
@@ -64,7 +67,7 @@ def _named_team(owner, name: str) -> Team:
 
 def role_names_for(owner, condition: dict) -> list[str]:
     """The role names a condition's team has (checks the team and profile exist)."""
-    _profile(condition.get("model_profile") or "")
+    _profile(owner, condition.get("model_profile") or "")
     if condition.get("team"):
         return list(_named_team(owner, condition["team"]).roles.order_by("order", "id").values_list("name", flat=True))
     return [r["name"] for r in PRESETS[condition["preset"]].roles]
@@ -75,7 +78,7 @@ def _team_for(experiment: Experiment, condition: dict) -> Team:
     per experiment, so the owner's edits to a preset team never leak in) or
     the named team; with a model profile, a copy with every role on it."""
     owner = experiment.owner
-    profile = _profile(condition.get("model_profile") or "")
+    profile = _profile(owner, condition.get("model_profile") or "")
     if condition.get("team"):
         source = _named_team(owner, condition["team"])
         if profile is None:

@@ -178,7 +178,7 @@ def session_compare(request):
 @login_required
 def session_fork(request, pk: int):
     origin = _viewable_session(request, pk)
-    form = ForkForm(request.POST or None, session=origin)
+    form = ForkForm(request.POST or None, session=origin, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

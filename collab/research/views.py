@@ -259,7 +259,8 @@ def project_detail(request, pk):
         "sessions": list(project.sessions.order_by("pk")),
         "invite_url": request.build_absolute_uri(reverse("project_join", args=[project.invite_token])),
         "runs": selectors.coder_runs(project) if is_owner else [],
-        "profiles": ModelProfile.objects.filter(provider=ModelProfile.Provider.OPENAI) if is_owner else [],
+        "profiles": ModelProfile.objects.usable_by(request.user).filter(provider=ModelProfile.Provider.OPENAI)
+        if is_owner else [],
     })
 
 
@@ -403,8 +404,10 @@ def coder_run_start(request, pk):
     project = _project(request, pk)
     _owner_only(request, project)
     profile_id = request.POST.get("profile", "")
-    profile = ModelProfile.objects.filter(pk=profile_id).first() if profile_id.isdigit() else None
+    profile = ModelProfile.objects.usable_by(request.user).filter(pk=profile_id).first() if profile_id.isdigit() else None
     try:
+        if profile_id and profile is None:
+            raise annotation.AnnotationError("choose one of your model profiles or a shared one")
         coder.run_start(project=project, by=request.user, profile=profile)
     except annotation.AnnotationError as exc:
         messages.error(request, f"Not started: {exc}.")

@@ -450,6 +450,8 @@ def session_fork(
         raise Refused(f"Fork from an event between 1 and {origin.last_seq}.")
     if model_profile is not None and not isinstance(model_profile, ModelProfile):
         raise Refused("Choose a model profile.")
+    if model_profile is not None and not ModelProfile.objects.usable_by(user).filter(pk=model_profile.pk).exists():
+        raise Refused("That model profile is not yours to use.")
     names = origin.role_names()
     if seat_role and seat_role not in names:
         raise Refused(f"No role named {seat_role!r} in this session.")
