@@ -62,8 +62,9 @@ class ReconnectingShardConnection(RedisSingleShardConnection):
 
     async def _unsubscribe(self, channel):
         async with self._lock, self._pubsub_lock:
-            if channel not in self._subscribed_to:
-                return
+            layer = self.channel_layer
+            if channel not in self._subscribed_to or channel in layer.channels or channel in layer.groups:
+                return  # not subscribed, or taken again while this waited
             self._subscribed_to.discard(channel)  # a new client will not subscribe it again either way
             if self._broken or self._pubsub is None:
                 return
