@@ -159,7 +159,7 @@ CONTROL_REDIS_URL = redis_urls.with_db(REDIS_URL, _redis_db + 2)
 # channels ignore Redis DB numbers, so the prefix carries it.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "BACKEND": "collab.live.layer.ReconnectingPubSubChannelLayer",  # reconnects after a Redis restart
         "CONFIG": {"hosts": [CHANNEL_REDIS_URL], "prefix": f"collab{_redis_db + 1}"},
     }
 }

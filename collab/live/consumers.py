@@ -105,7 +105,10 @@ class SessionConsumer(AsyncWebsocketConsumer):
             return
         self.group = group
         await self.accept()
-        self.present = await presence.touch(self.session_id, self.user.username, self.channel_name)
+        try:
+            self.present = await presence.touch(self.session_id, self.user.username, self.channel_name)
+        except Exception:  # the heartbeat tries again, and says so if Redis is really down
+            self.present = [self.user.username]
         await bus.send(self.session_id, {"type": "presence.update", "names": self.present})
         self.heartbeat = asyncio.create_task(self._heartbeat())
 
@@ -113,16 +116,30 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if getattr(self, "heartbeat", None):
             self.heartbeat.cancel()
         if getattr(self, "group", None):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            names = await presence.leave(self.session_id, self.user.username, self.channel_name)
-            await bus.send(self.session_id, {"type": "presence.update", "names": names})
+            # Never raises, Redis down or not: what is not undone here expires with the heartbeat's TTL.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.channel_layer.group_discard(self.group, self.channel_name), LAYER_TIMEOUT)
+            with contextlib.suppress(Exception):
+                names = await asyncio.wait_for(
+                    presence.leave(self.session_id, self.user.username, self.channel_name), LAYER_TIMEOUT)
+                await asyncio.wait_for(
+                    bus.send(self.session_id, {"type": "presence.update", "names": names}), LAYER_TIMEOUT)
 
     async def _heartbeat(self) -> None:
         """Renew this socket's presence; when the renewal shows that a dead
-        socket expired (its process was killed), tell everyone."""
+        socket expired (its process was killed), tell everyone. A renewal that
+        fails means Redis is down, and this socket would miss broadcasts
+        silently: say so and close with the code the page reconnects on."""
         while True:
             await asyncio.sleep(presence.ttl_seconds() / 3)
-            names = await presence.touch(self.session_id, self.user.username, self.channel_name)
+            try:
+                names = await asyncio.wait_for(
+                    presence.touch(self.session_id, self.user.username, self.channel_name), LAYER_TIMEOUT)
+            except Exception as exc:
+                logger.warning("live updates of session %s lost, a socket is told to retry: %s", self.session_id, exc)
+                await self.send(text_data=live_status(unavailable=True))
+                await self.close(code=TRY_AGAIN_LATER)
+                return
             if names != self.present:
                 self.present = names
                 await bus.send(self.session_id, {"type": "presence.update", "names": names})

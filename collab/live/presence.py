@@ -72,13 +72,11 @@ async def names(session_id: int) -> list[str]:
 
 
 async def touch(session_id: int, username: str, channel_name: str) -> list[str]:
-    """Join or renew one socket; the names of everyone whose socket is alive."""
-    try:
-        members = await _client().eval(_TOUCH, 2, key(session_id), WATCHED, _member(username, channel_name),
-                                       ttl_seconds(), session_id)
-        return _usernames(members)
-    except Exception:
-        return [username]
+    """Join or renew one socket; the names of everyone whose socket is alive.
+    Raises when Redis does not answer: the caller decides what an outage means."""
+    members = await _client().eval(_TOUCH, 2, key(session_id), WATCHED, _member(username, channel_name),
+                                   ttl_seconds(), session_id)
+    return _usernames(members)
 
 
 async def leave(session_id: int, username: str, channel_name: str) -> list[str]:
