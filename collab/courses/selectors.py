@@ -1,6 +1,5 @@
 """Reads on courses: what a member sees, wall tiles, grades and agreement."""
 
-import krippendorff
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
@@ -94,6 +93,8 @@ def agreement(assignment: Assignment) -> dict:
         result["exact"] = round(sum(a == b for a, b in pairs) / len(pairs), 2)
     values = {v for pair in pairs for v in pair}
     if len(pairs) >= 2 and len(values) > 1:
+        import krippendorff  # heavy (numpy): imported on use, so loading the URL conf stays quick
+
         data = [[a for a, _ in pairs], [b for _, b in pairs]]
         result["alpha"] = round(float(krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal")), 3)
     return result

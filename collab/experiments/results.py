@@ -7,8 +7,6 @@ from __future__ import annotations
 import math
 import statistics
 
-from scipy import stats as scipy_stats
-
 from collab.experiments.models import Experiment, Run
 
 R = Run.Status
@@ -51,6 +49,8 @@ def summarize(values: list[float]) -> dict:
     sd = statistics.stdev(values)
     if sd == 0:
         return {"n": n, "mean": mean, "sd": 0.0, "ci95_low": mean, "ci95_high": mean}
+    from scipy import stats as scipy_stats  # heavy: imported on use, so loading the URL conf stays quick
+
     low, high = scipy_stats.t.interval(0.95, n - 1, loc=mean, scale=sd / math.sqrt(n))
     return {"n": n, "mean": mean, "sd": sd, "ci95_low": float(low), "ci95_high": float(high)}
 

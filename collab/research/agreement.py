@@ -16,10 +16,6 @@ import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
 
-import krippendorff
-import numpy as np
-from sklearn.metrics import cohen_kappa_score, confusion_matrix
-
 from collab.research.models import Annotation, Coder, Label, Project, Reviewed
 
 SPAN_RULE = "An event carries a label if the coder put it on the whole event or on any span inside it."
@@ -75,6 +71,9 @@ def alpha(rows: list[list]) -> float | None:
     """Nominal alpha over coders x units (None = missing), or None when
     there is too little to compare (fewer than two values in any unit, or
     one category only)."""
+    import krippendorff  # heavy (numpy): imported on use, so loading the URL conf stays quick
+    import numpy as np
+
     data = np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=float)
     paired = (~np.isnan(data)).sum(axis=0) >= 2
     if len(rows) < 2 or not paired.any() or len(np.unique(data[:, paired][~np.isnan(data[:, paired])])) < 2:
@@ -86,6 +85,8 @@ def pair(a: Coder, b: Coder, xs: list, ys: list, names: dict) -> Pair:
     units = len(xs)
     if not units:
         return Pair(a.name, b.name, a.kind, b.kind, 0, None, None)
+    from sklearn.metrics import cohen_kappa_score, confusion_matrix  # heavy: imported on use
+
     categories = sorted(set(xs) | set(ys), key=lambda c: names.get(c, str(c)))
     kappa = _finite(cohen_kappa_score(xs, ys, labels=categories)) if len(categories) > 1 else None
     with warnings.catch_warnings():  # one category only: the 1x1 matrix is right, sklearn warns anyway
