@@ -113,7 +113,7 @@ def test_runs_cut_short_are_marked_and_left_out_unless_asked(owner, client):
     statuses = dict(set(experiment.runs.values_list("condition_index", "status")))
     assert statuses == {0: "incomplete", 1: "complete"}
     short = experiment.runs.filter(condition_index=0).first()
-    assert short.ended_by == "max_turns" and short.reason == "max_turns reached (2)"
+    assert short.ended_by == "max_turns" and short.reason.startswith("cut short: max turns reached (2)")
     default = {(r["condition"], r["metric"]): r["n"] for r in results.aggregates(experiment)}
     asked = {(r["condition"], r["metric"]): r["n"] for r in results.aggregates(experiment, include_incomplete=True)}
     assert default[(1, "turns")] == 0 and default[(2, "turns")] == 2
@@ -123,7 +123,7 @@ def test_runs_cut_short_are_marked_and_left_out_unless_asked(owner, client):
     csv_asked = client.get(reverse("experiment_aggregates_csv", args=[experiment.pk]) + "?incomplete=1").content.decode()
     assert "1,max_turns=2,turns,0," in csv_default and "1,max_turns=2,turns,2," in csv_asked
     page = client.get(reverse("experiment_detail", args=[experiment.pk])).content.decode()
-    assert "Cut short</strong>, condition 1, seed 0: max_turns reached (2)" in page
+    assert "Cut short</strong>, condition 1, seed 0: cut short: max turns reached (2)" in page
     manifest = client.get(reverse("experiment_manifest", args=[experiment.pk])).json()
     assert [r["complete"] for r in manifest["runs"]] == [False, False, True, True]
 

@@ -85,7 +85,7 @@ def test_human_input_over_http_is_cleaned_not_a_500(owner):
     response = client.post(f"{base}/inject/", {"text": "psst\x00", "to_role": "coder"})
     assert response.status_code == 302
     response = client.post(f"{base}/edit_plan/", {"text": ["step\x00 one", "two"], "owner": ["coder\x00", ""],
-                                                  "status": ["todo", "doing"]})
+                                                  "status": ["todo", "doing"], "base_version": "0"})
     assert response.status_code == 302
     texts = [e.payload.get("text") for e in Event.objects.filter(session=session).order_by("seq")]
     assert texts[:2] == ["hello team", "psst"]
@@ -119,7 +119,7 @@ async def test_human_input_over_the_socket_is_cleaned(owner):
     await receive_all(comm, 0.3)
     await comm.send_to(text_data=json.dumps({"action": "inject", "text": "over\x00 the socket \ud800"}))
     await comm.send_to(text_data=json.dumps({"action": "edit_plan", "text": ["a\x00b"], "owner": [""],
-                                             "status": ["todo"]}))
+                                             "status": ["todo"], "base_version": 0}))
     frames = "".join(await receive_all(comm))
     assert "over the socket \ufffd" in frames
     await comm.send_to(text_data=json.dumps({"action": "inject", "text": "still open"}))

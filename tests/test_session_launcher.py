@@ -85,7 +85,8 @@ def test_scenario_fields_and_strategy(logged_in, team):
     logged_in.post("/sessions/new/", base_post(team, scenario="fishery", **{
         "scenario-fishery-months": 3, "scenario-fishery-max_utterances": 1, "scenario-fishery-initial_stock": 80,
         "scenario-fishery-capacity": 100, "scenario-fishery-collapse_threshold": 5,
-        "scenario-fishery-strategy": "greedy"}))  # reflect unchecked: False
+        "scenario-fishery-rationing": "stochastic", "scenario-fishery-discussion": "open",
+        "scenario-fishery-strategy": "greedy"}))  # reflect (and the other checkboxes) unchecked: False
     session = Session.objects.get()
     assert session.scenario == "fishery"
     assert session.scenario_params == {**scenarios.get("fishery").default_params, "months": 3, "max_utterances": 1,

@@ -108,6 +108,10 @@ class DesignReview(Scenario):
         count("talk_rounds", "", 0, 20),
         role_param("manager_role", ""),
         role_param("judge_role", ""),
+        Param("mode", "choice", choices=("write", "evaluate")),
+        Param("proposal", "json"),
+        Param("human_scores", "json"),
+        Param("single_agent", "bool"),
     )
     default_roles = [
         {"name": "Project Manager",

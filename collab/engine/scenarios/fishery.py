@@ -163,6 +163,10 @@ class Fishery(Scenario):
         count("max_utterances", "", 0, 200),
         count("collapse_threshold", "", 0, 100_000),
         Param("reflect", "bool"),
+        Param("rationing", "choice", choices=tuple(RATIONING)),
+        Param("discussion", "choice", choices=("open", "fixed")),
+        Param("tell_collapse_rule", "bool"),
+        Param("universalization", "bool"),
     )
     default_roles = [
         {"name": name, "persona": f"{name}, a fisher who lives off this lake",

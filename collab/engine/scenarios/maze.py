@@ -6,7 +6,7 @@ import random
 import re
 from collections import deque
 
-from collab.engine.params import Param, count
+from collab.engine.params import Param, count, role_param
 
 from .base import Scenario, register
 
@@ -180,6 +180,11 @@ class Maze(Scenario):
         count("min_path", "", 1, 144),
         count("max_path", "", 1, 144),
         count("talk_per_turn", "", 0, 20),
+        Param("conversation", "choice", choices=("structured", "free")),
+        count("max_utterances", "", 2, 400),
+        role_param("grader_role", ""),
+        Param("strengths", "json"),
+        count("handoff_turn", "", 0, 500),
     )
     default_roles = [
         {"name": "Navigator A", "persona": "Sees the west half of the maze.",

@@ -76,6 +76,10 @@ class PublicGoods(Scenario):
         Param("mode", "choice", choices=("sequential", "simultaneous")),
         Param("free_ride_fraction", "float", min=0.0, max=1.0, step=0.05),
         Param("shuffle_order", "bool"),
+        Param("reward", "choice", choices=("standard", "mac_spgg")),
+        Param("cooperation_bonus", "float", min=0.0, max=100.0, step=0.1),
+        Param("threshold_share", "float", min=0.0, max=1.0, step=0.05),
+        Param("penalty", "float", min=0.0, max=1e9, step=0.5),
     )
     default_roles = [
         {"name": f"Player {i}", "persona": "A member of a group sharing a common project.",

@@ -174,11 +174,12 @@ class Ranking(Scenario):
                        "ranking) or reporter (one role submits it).",
     }
     params_schema = (
-        Param("task", "choice", choices=("moon", "desert")),
+        Param("task", "choice", choices=tuple(TASKS)),
         count("discussion_rounds", "", 0, 20),
         role_param("expert_role", ""),
         role_param("reporter_role", ""),
         Param("expert_known", "bool"),
+        Param("team_answer", "choice", choices=("consensus", "reporter")),
     )
     default_roles = [
         {"name": "Reporter", "persona": "A team member who writes down the team's answer.",
