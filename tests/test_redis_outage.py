@@ -186,8 +186,13 @@ def test_sessions_survive_a_redis_outage_with_turns_in_flight(owner, own_redis, 
     assert worker.alive()
     assert "Unrecoverable error" not in worker.output()
 
-    # Back to normal: the socket is accepted, no notice, the log caught up.
+    # Back to normal: the page's reconnects (live.js backs off and retries on 4503) are accepted again
+    # within seconds, with no notice, and the log caught up.
+    deadline = time.monotonic() + 30
     frames, code = browser.socket_first_frames(steered.pk)
+    while code == 4503 and time.monotonic() < deadline:
+        time.sleep(1)
+        frames, code = browser.socket_first_frames(steered.pk)
     assert code is None and not any("Live updates paused" in f for f in frames)
     last = Event.objects.filter(session=steered).order_by("-seq").first()
     assert any(re.search(rf'data-seq="{last.seq}"', f) for f in frames[1:])
