@@ -32,6 +32,10 @@ SQLITE_PATH = OUT / "bench.sqlite3"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# With DEBUG off collab refuses to start without a secret key; the bench's
+# processes (this one, its workers and daphne) inherit one made for this run.
+os.environ.setdefault("SECRET_KEY", "bench-" + os.urandom(32).hex())
+
 from tests import procs  # noqa: E402 - the tests' process wrapper, shared
 
 # --- environment, database, Redis ------------------------------------------------

@@ -1,10 +1,10 @@
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "collab.settings")
-# Static files are served by ServeStaticMiddleware (settings.MIDDLEWARE), with DEBUG on or off.
-django_asgi_app = get_asgi_application()
+from collab.http import get_http_application  # noqa: E402
+
+# Static files first (servestatic, DEBUG on or off), then Django's middleware and views in one thread hop.
+django_asgi_app = get_http_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -81,8 +81,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Static files with DEBUG off too (daphne serves them, cached and compressed; async, no thread hop).
-    "servestatic.middleware.ServeStaticMiddleware",
+    # Static files (DEBUG on or off) are served before Django, in collab/http.py; every middleware
+    # here must be able to run synchronously: the chain runs in one thread hop (see that module).
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
