@@ -124,6 +124,33 @@ def test_labelling_events_and_spans_with_toggle_replace_undo_and_notes(client, p
     assert response.status_code == 400
 
 
+def test_a_label_keypress_is_a_handful_of_queries(client, project, session, alice, sentiment,
+                                                 django_assert_max_num_queries):
+    """The keypress path (bench/research_workbench.py times it): session, user, the coder
+    seat with its project, the label with its event, the coder's labels there, the insert,
+    the reviewed mark. A span reads the event's text in the same query as the label."""
+    negative, positive = sentiment.labels.all()[:2]
+    client.force_login(alice)
+    message = next(e for e in units(session) if e.kind == "message")
+    text = message.payload["text"]
+    with django_assert_max_num_queries(9):  # 7, and BEGIN and COMMIT where SQLite counts them
+        status, body = act(client, project, op="label", session=session.pk, seq=message.seq, label=negative.pk)
+    assert status == 200 and body["created"]["label"] == negative.pk
+    with django_assert_max_num_queries(11):  # a toggle off also clears the suggestion links and deletes
+        status, body = act(client, project, op="label", session=session.pk, seq=message.seq, label=negative.pk)
+    assert body["removed"][0]["label"] == negative.pk and not Annotation.objects.exists()
+    status, body = act(client, project, op="label", session=session.pk, seq=message.seq, label=positive.pk,
+                       start=1, end=4)
+    assert status == 200 and body["created"]["quote"] == text[1:4]
+    # Refusals still name the event before the label, whichever is wrong.
+    assert act(client, project, op="label", session=session.pk, seq=10**6, label=999999)[1]["error"] == \
+        f"no codable event #{10**6} in session {session.pk}"
+    assert act(client, project, op="label", session=session.pk + 999, seq=message.seq,
+               label=negative.pk)[1]["error"] == "that session is not in this project"
+    assert "not in the project's codebook" in act(client, project, op="label", session=session.pk,
+                                                  seq=message.seq, label="x")[1]["error"]
+
+
 def test_blind_until_revealed_and_progress(client, owner, project, session, alice, bob, sentiment):
     negative = sentiment.labels.first()
     seqs = [e.seq for e in units(session)]

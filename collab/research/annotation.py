@@ -4,6 +4,8 @@ reveal and adjudication. Every write checks the caller here."""
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Exists, Subquery
+from django.db.models.deletion import Collector
 
 from collab.research.models import Adjudication, Annotation, Codebook, Coder, Label, Project, Reviewed
 from collab.research.permissions import allowed, coder_for
@@ -101,34 +103,66 @@ def _reviewed(coder: Coder, session_id: int, seq: int) -> Reviewed:
     return row
 
 
+def _unit_and_label(project: Project, session_id: int, seq: int, label_id, *, text: bool) -> tuple[str, Label]:
+    """The label and the codable event it goes on, checked in one query (the
+    keypress path); the event's text too when a span needs it. Refusals name
+    the event first, then the label, as `_event` and `_label` do."""
+    if not str(label_id).isdigit():
+        _event(project, session_id, seq)
+        return "", _label(project, label_id)
+    units = Event.objects.filter(session_id=session_id, session__annotation_projects=project, seq=seq,
+                                 kind__in=UNIT_KINDS)
+    extra = {"unit": Exists(units)}
+    if text:
+        extra["unit_text"] = Subquery(units.values("payload__text")[:1])
+    label = Label.objects.filter(pk=label_id, codebook=project.codebook_id).annotate(**extra).first()
+    if label is None or not label.unit:
+        event = _event(project, session_id, seq)  # names the event's problem, if it has one
+        return (event.payload or {}).get("text") or "", _label(project, label_id)
+    if label.retired:
+        raise AnnotationError(f"the label {label.name!r} is retired")
+    value = getattr(label, "unit_text", None)
+    return value if isinstance(value, str) else "", label
+
+
+def _delete(rows: list[Annotation]) -> None:
+    """Delete loaded annotations: the suggestions' links, then the rows (no re-select)."""
+    if rows:
+        collector = Collector(using=Annotation.objects.db)
+        collector.collect(rows)
+        collector.delete()
+
+
 @transaction.atomic(savepoint=False)  # one transaction with its caller's, no savepoint
 def annotate(*, project: Project, user, session_id: int, seq: int, label_id, start=None, end=None) -> dict:
     """Label a whole event (no offsets) or a span [start, end) of its text.
     Whole-event labels toggle; in a single-label codebook a new label
     replaces the coder's others on that event. Returns what changed, so
-    the page can undo it."""
+    the page can undo it. This is the keypress path: it reads the coder's
+    labels on the event once and decides here (one query each for the
+    label and event, the coder's labels, the insert, and the reviewed mark)."""
     coder = _require_coder(project, user)
-    event = _event(project, session_id, seq)
-    label = _label(project, label_id)
+    span = start is not None or end is not None
+    text, label = _unit_and_label(project, session_id, seq, label_id, text=span)
     quote = ""
-    if start is not None or end is not None:
-        text = (event.payload or {}).get("text") or ""
+    if span:
         if not (isinstance(start, int) and isinstance(end, int)) or not 0 <= start < end <= len(text):
             raise AnnotationError(f"a span must lie inside the event's text (0 to {len(text)} characters)")
         quote = text[start:end]
-    mine = Annotation.objects.filter(coder=coder, session_id=session_id, seq=seq)
-    same = mine.filter(label=label, start=start, end=end) if quote else mine.filter(label=label, start__isnull=True)
+    mine = list(Annotation.objects.filter(coder=coder, session_id=session_id, seq=seq))
+    same = [a for a in mine if a.label_id == label.pk and
+            ((a.start, a.end) == (start, end) if quote else a.start is None)]
     created, removed = None, []
-    if same.exists():
+    if same:
         if not quote:  # pressing a label again takes it off the event
-            removed = list(same)
+            removed = same
     else:
         if not project.codebook.multi_label:
-            removed = list(mine.exclude(label=label))
+            removed = [a for a in mine if a.label_id != label.pk]
         created = Annotation.objects.create(coder=coder, session_id=session_id, seq=seq, label=label, start=start,
                                             end=end, quote=quote, codebook_version=project.codebook.version)
     removed_rows = [annotation_dict(a) for a in removed]
-    Annotation.objects.filter(pk__in=[a.pk for a in removed]).delete()
+    _delete(removed)
     # One INSERT ... ON CONFLICT DO NOTHING rather than get_or_create's four round trips: this is the hot path.
     Reviewed.objects.bulk_create([Reviewed(coder=coder, session_id=session_id, seq=seq)], ignore_conflicts=True)
     return {"created": annotation_dict(created) if created else None, "removed": removed_rows}

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from collab.live import fragments
 from collab.research import agreement, annotation, codebooks, coder, permissions, selectors, services
 from collab.research.exchange import ImportRefused
-from collab.research.models import Codebook, CoderRun, Project
+from collab.research.models import Codebook, Coder, CoderRun, Project
 from collab.sessions import selectors as session_selectors
 from collab.sessions.events import serialize
 from collab.sessions.models import Session
@@ -334,7 +334,14 @@ def project_code(request, pk, session_pk):
 def project_annotate(request, pk):
     """The coding page's one door: label, unlabel, review, note, undo,
     accept or reject a suggestion. JSON in, JSON out."""
-    project = _project(request, pk, "annotate")
+    # The hot path (a keypress): the caller's coder seat and its project in one query.
+    seat = (Coder.objects.select_related("project__codebook", "project__owner")
+            .filter(project_id=pk, user_id=request.user.pk, kind=Coder.Kind.HUMAN).first())
+    if seat is not None:
+        project = seat.project
+        project.__dict__["_coders"] = {request.user.pk: seat}
+    else:
+        project = _project(request, pk, "annotate")  # the owner (told only coders annotate) or a 404
     try:
         body = json.loads(request.body or b"{}")
         if not isinstance(body, dict):
