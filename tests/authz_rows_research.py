@@ -16,8 +16,10 @@ from django.db import transaction
 from collab.research import annotation, codebooks, selectors
 from collab.research.models import CoderRun
 from collab.sessions import events as log
+from collab.sessions import services as session_services
 from collab.teams.models import ModelProfile
 from tests.authz import Case, World, expect, signed_in
+from tests.engine_helpers import make_team
 
 # Who may read the session: its members; the project and codebook: the owner and the project's coder.
 SESSION_READERS = expect("ok", anonymous="login", unrelated="hidden", staff="hidden")
@@ -37,6 +39,19 @@ def project(w: World) -> None:
     run = CoderRun.objects.create(coder=proj.coders.create(kind="model", model_name="scripted"), status="done")
     w.extra.update(book=book, project=proj, run=run)
 
+def owner_has_a_second_session(w: World) -> None:
+    project(w)
+    w.extra["second"] = session_services.session_create(owner=w.users["owner"], team=w.team, title="Second")
+
+def second_session_in_project(w: World) -> None:
+    owner_has_a_second_session(w)
+    annotation.project_sessions_add(project=w.extra["project"], by=w.users["owner"], session_ids=[w.extra["second"].pk])
+
+def unrelated_has_a_session(w: World) -> None:
+    project(w)
+    unrelated = w.users["unrelated"]
+    w.extra["theirs"] = session_services.session_create(owner=unrelated, team=make_team(unrelated), title="Theirs")
+
 def unrelated_has_a_profile(w: World) -> None:
     project(w)
     w.extra["profile"] = ModelProfile.objects.create(
@@ -49,6 +64,9 @@ def _p(w: World) -> dict:
 
 def _b(w: World) -> dict:
     return {"pk": w.extra["book"].pk}
+
+def _annotator_seat(w: World) -> dict:
+    return {"coder": w.extra["project"].coders.get(user=w.users["annotator"]).pk}
 
 def _run(w: World) -> dict:
     return {"pk": w.extra["project"].pk, "run_pk": w.extra["run"].pk}
@@ -92,6 +110,24 @@ ROWS: dict[str, list[Case]] = {
     "project_detail": [Case(PROJECT_READERS, kwargs=_p, prepare=project)],
     "project_coder_add": [Case(OWNER_ONLY, "POST", kwargs=_p, prepare=project,
                                data=lambda w: {"username": "participant"})],
+    # Removing a coder or a session, adding sessions: the owner's, refused with a message on bad input.
+    "project_coder_remove": [Case(OWNER_ONLY, "POST", kwargs=_p, prepare=project, data=_annotator_seat),
+                             Case({**OWNER_ONLY, "owner": "refused: the coder contains a NUL character"},
+                                  "POST", kwargs=_p, prepare=project, data=lambda w: {"coder": "1\x00"}, label="NUL byte"),
+                             Case({**OWNER_ONLY, "owner": "refused: that coder is not in this project"}, "POST",
+                                  kwargs=_p, prepare=project, data=lambda w: {"coder": "999999"}, label="not a coder")],
+    # A coder leaves their own seat; the owner has none to leave.
+    "project_leave": [Case({**PROJECT_READERS, "owner": "refused: you own this project"}, "POST", kwargs=_p,
+                           prepare=project)],
+    "project_sessions_add": [Case(OWNER_ONLY, kwargs=_p, prepare=project),
+                             Case(OWNER_ONLY, "POST", kwargs=_p, prepare=owner_has_a_second_session, label="add",
+                                  data=lambda w: {"sessions": [w.extra["second"].pk]}),
+                             Case({**OWNER_ONLY, "owner": "status 400"}, "POST", kwargs=_p, prepare=unrelated_has_a_session,
+                                  label="someone else's session", data=lambda w: {"sessions": [w.extra["theirs"].pk]})],
+    "project_session_remove": [Case(OWNER_ONLY, "POST", kwargs=_p, prepare=second_session_in_project,
+                                    data=lambda w: {"session": w.session.pk}),
+                               Case({**OWNER_ONLY, "owner": "refused: at least one session"}, "POST", kwargs=_p,
+                                    prepare=project, label="the last one", data=lambda w: {"session": w.session.pk})],
     "project_reveal": [Case(OWNER_ONLY, "POST", kwargs=_p, prepare=project, data=lambda w: {"revealed": "1"})],
     "project_code": [Case(PROJECT_READERS, kwargs=lambda w: {"pk": w.extra["project"].pk, "session_pk": w.session.pk},
                           prepare=project)],

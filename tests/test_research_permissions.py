@@ -58,6 +58,9 @@ def routes(w):
         "project_join": ("get", f"/research/projects/join/{w['project'].invite_token}/", everyone),
         "project_detail": ("get", f"/research/projects/{p}/", session_readers),
         "project_coder_add": ("post", f"/research/projects/{p}/coders/", owner_only),
+        "project_coder_remove": ("post", f"/research/projects/{p}/coders/remove/", owner_only),
+        "project_sessions_add": ("get", f"/research/projects/{p}/sessions/add/", owner_only),
+        "project_session_remove": ("post", f"/research/projects/{p}/sessions/remove/", owner_only),
         "project_reveal": ("post", f"/research/projects/{p}/reveal/", owner_only),
         "project_code": ("get", f"/research/projects/{p}/code/{s}/", session_readers),
         "project_annotate": ("post", f"/research/projects/{p}/annotate/", session_readers),
@@ -68,6 +71,7 @@ def routes(w):
         "coder_run_status": ("get", f"/research/projects/{p}/coder/{r}/", owner_only),
         "coder_run_cancel": ("post", f"/research/projects/{p}/coder/{r}/cancel/", owner_only),
         "coder_run_calls": ("get", f"/research/projects/{p}/coder/{r}/calls/", owner_only),
+        "project_leave": ("post", f"/research/projects/{p}/leave/", session_readers),  # last: the coder is gone after
     }
 
 

@@ -1,13 +1,23 @@
 """Annotation projects: creating them, inviting coders (who get the
-session's annotator capacity), labelling events and spans, notes, undo,
-reveal and adjudication. Every write checks the caller here."""
+session's annotator capacity) and removing them (who lose it), adding and
+removing sessions, labelling events and spans, notes, undo, reveal and
+adjudication. Every write checks the caller here."""
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, Subquery
 from django.db.models.deletion import Collector
 
-from collab.research.models import Adjudication, Annotation, Codebook, Coder, Label, Project, Reviewed
+from collab.research.models import (
+    Adjudication,
+    Annotation,
+    Codebook,
+    Coder,
+    CoderRun,
+    Label,
+    Project,
+    Reviewed,
+)
 from collab.research.permissions import allowed, coder_for
 from collab.sessions import permissions as session_permissions
 from collab.sessions import services as session_services
@@ -58,10 +68,7 @@ def coder_add(*, project: Project, by, user) -> Coder:
         raise AnnotationError("the owner adjudicates; invite someone else to code")
     coder, _ = Coder.objects.get_or_create(project=project, user=user, kind=Coder.Kind.HUMAN)
     project.__dict__.pop("_coders", None)
-    for session in project.sessions.all():
-        if session_permissions.capacity(session, user) is None:  # never lower someone's existing capacity
-            session_services.membership_add(session=session, by=project.owner, user=user,
-                                            capacity=Membership.Capacity.ANNOTATOR)
+    _grant_annotator(project, user, project.sessions.all())
     return coder
 
 
@@ -70,6 +77,116 @@ def coder_add_by_name(*, project: Project, by, username: str) -> Coder:
     if user is None:
         raise AnnotationError(f"no user called {username[:80]!r}")
     return coder_add(project=project, by=by, user=user)
+
+
+def _grant_annotator(project: Project, user, sessions) -> None:
+    for session in sessions:
+        if session_permissions.capacity(session, user) is None:  # never lower someone's existing capacity
+            session_services.membership_add(session=session, by=project.owner, user=user,
+                                            capacity=Membership.Capacity.ANNOTATOR)
+
+
+def _revoke_annotator(project: Project, user, sessions) -> int:
+    """Take back the annotator capacity a project's seat gave, on sessions the
+    user no longer codes in any project. Any other capacity (owner,
+    participant, observer) was given for another reason and stays. Through
+    membership_remove, so open sockets re-check access. Returns how many."""
+    revoked = 0
+    for session in sessions:
+        if not Membership.objects.filter(session=session, user=user, capacity=Membership.Capacity.ANNOTATOR).exists():
+            continue
+        if Coder.objects.filter(user=user, kind=Coder.Kind.HUMAN, project__sessions=session).exclude(
+                project=project).exists():
+            continue
+        session_services.membership_remove(session=session, by=project.owner, user=user)
+        revoked += 1
+    return revoked
+
+
+def _pk(value, what: str) -> int:
+    value = str(value if value is not None else "").strip()
+    if "\x00" in value:
+        raise AnnotationError(f"the {what} contains a NUL character")
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
+        raise AnnotationError(f"the {what} must be a number, not {value[:20]!r}")
+    return int(value)
+
+
+@transaction.atomic
+def coder_remove(*, project: Project, by, coder_id) -> dict:
+    """The owner removes a coder, or a human coder leaves. Their seat goes
+    with its labels, reviewed marks and notes in this project (a model
+    coder's suggestions and runs likewise), and the annotator capacity the
+    seat gave is revoked where nothing else needs it. Returns the counts."""
+    coder = Coder.objects.select_related("user").filter(pk=_pk(coder_id, "coder"), project=project).first()
+    if coder is None:
+        raise AnnotationError("that coder is not in this project")
+    if by.pk != project.owner_id and not (coder.user_id and by.pk == coder.user_id):
+        raise AnnotationError("only the project's owner removes coders")
+    if coder.kind == Coder.Kind.MODEL and coder.runs.filter(
+            status__in=[CoderRun.Status.QUEUED, CoderRun.Status.RUNNING]).exists():
+        raise AnnotationError("this model coder is running; cancel its run first")
+    notes = coder.reviewed.exclude(note="").count()
+    user = coder.user
+    _, deleted = coder.delete()  # annotations, reviewed rows, runs and their calls go with it
+    project.__dict__.pop("_coders", None)
+    revoked = _revoke_annotator(project, user, project.sessions.all()) if user else 0
+    return {"name": coder.name, "annotations": deleted.get("research.Annotation", 0),
+            "reviewed": deleted.get("research.Reviewed", 0), "notes": notes, "revoked": revoked}
+
+
+def _owned_sessions(owner, ids) -> list[Session]:
+    """The sessions named by id, each owned by `owner` (project_create's rule)."""
+    pks = list(dict.fromkeys(_pk(i, "session") for i in ids))
+    found = {s.pk: s for s in Session.objects.filter(pk__in=pks)}
+    for pk in pks:
+        if pk not in found:
+            raise AnnotationError(f"there is no session {pk}")
+        if session_permissions.capacity(found[pk], owner) != Membership.Capacity.OWNER:
+            raise AnnotationError(f"you do not own session {pk}")
+    return [found[pk] for pk in pks]
+
+
+@transaction.atomic
+def project_sessions_add(*, project: Project, by, session_ids) -> list[Session]:
+    """More sessions for the project: every human coder gets the annotator
+    capacity on them, as on joining."""
+    if by.pk != project.owner_id:
+        raise AnnotationError("only the project's owner adds sessions")
+    if not session_ids:
+        raise AnnotationError("pick at least one session")
+    sessions = _owned_sessions(by, session_ids)
+    already = set(project.sessions.filter(pk__in=[s.pk for s in sessions]).values_list("pk", flat=True))
+    if already:
+        raise AnnotationError(f"session {min(already)} is already in this project")
+    project.sessions.add(*sessions)
+    for coder in project.coders.filter(kind=Coder.Kind.HUMAN).select_related("user"):
+        _grant_annotator(project, coder.user, sessions)
+    return sessions
+
+
+@transaction.atomic
+def project_session_remove(*, project: Project, by, session_id) -> dict:
+    """Take a session out of the project with the project's labels, reviewed
+    marks, notes and gold decisions on it; coders lose the annotator capacity
+    on it where no other project of theirs needs it. The log is untouched."""
+    if by.pk != project.owner_id:
+        raise AnnotationError("only the project's owner removes sessions")
+    session = project.sessions.filter(pk=_pk(session_id, "session")).first()
+    if session is None:
+        raise AnnotationError("that session is not in this project")
+    if project.sessions.count() < 2:
+        raise AnnotationError("a project keeps at least one session: add another before removing this one")
+    reviewed = Reviewed.objects.filter(coder__project=project, session=session)
+    notes = reviewed.exclude(note="").count()
+    reviewed_deleted, _ = reviewed.delete()
+    annotations_deleted, _ = Annotation.objects.filter(coder__project=project, session=session).delete()
+    _, gold = Adjudication.objects.filter(project=project, session=session).delete()  # with its label links
+    project.sessions.remove(session)
+    revoked = sum(_revoke_annotator(project, coder.user, [session])
+                  for coder in project.coders.filter(kind=Coder.Kind.HUMAN).select_related("user"))
+    return {"session": session, "annotations": annotations_deleted, "reviewed": reviewed_deleted, "notes": notes,
+            "adjudications": gold.get("research.Adjudication", 0), "revoked": revoked}
 
 
 def _event(project: Project, session_id: int, seq: int) -> Event:

@@ -68,6 +68,35 @@ def coders(project: Project) -> list[Coder]:
     return list(project.coders.select_related("user"))
 
 
+def removal_counts(project: Project) -> dict[str, dict[int, dict]]:
+    """What removing each coder, or each session, would delete from the
+    project: {"coders": {coder id: counts}, "sessions": {session id: counts}},
+    counts being annotations, reviewed (marks), notes and, for a session,
+    adjudications (gold decisions)."""
+    from django.db.models import Count
+
+    from collab.research.models import Reviewed
+
+    def zeros() -> dict:
+        return {"annotations": 0, "reviewed": 0, "notes": 0, "adjudications": 0}
+
+    out = {"coders": {pk: zeros() for pk in project.coders.values_list("pk", flat=True)},
+           "sessions": {pk: zeros() for pk in project.sessions.values_list("pk", flat=True)}}
+    annotations = Annotation.objects.filter(coder__project=project)
+    reviewed = Reviewed.objects.filter(coder__project=project)
+    counted = [(annotations, "annotations"), (reviewed, "reviewed"), (reviewed.exclude(note=""), "notes")]
+    for key in ("coder", "session"):
+        for rows, what in counted:
+            for pk, n in rows.values(key).annotate(n=Count("id")).values_list(key, "n"):
+                if pk in out[f"{key}s"]:
+                    out[f"{key}s"][pk][what] = n
+    for pk, n in Adjudication.objects.filter(project=project).values("session").annotate(
+            n=Count("id")).values_list("session", "n"):
+        if pk in out["sessions"]:
+            out["sessions"][pk]["adjudications"] = n
+    return out
+
+
 def visible_annotations(session: Session, user):
     """The annotations a user may see on a session: all of a project they
     own; their own in a project they code, and others' once revealed."""
@@ -161,9 +190,12 @@ def coding_view(project: Project, coder: Coder | None, session: Session, viewer,
             "suggestions": list(suggestions.values("id", "seq", "label_id", "label__name")) if coder else []}
 
 
-def sessions_to_pick(user, filters) -> list[Session]:
-    """The owner's sessions, filtered for picking a project's set."""
+def sessions_to_pick(user, filters, *, exclude: Project | None = None) -> list[Session]:
+    """The owner's sessions, filtered for picking a project's set (less
+    those already in `exclude`, a project being added to)."""
     rows = Session.objects.filter(owner=user).order_by("-created_at")
+    if exclude is not None:
+        rows = rows.exclude(annotation_projects=exclude)
     if filters.get("q"):
         rows = rows.filter(title__icontains=filters["q"][:100])
     if filters.get("status") in Session.Status.values:

@@ -244,7 +244,8 @@ def project_new(request):
             return redirect("project_detail", project.pk)
     return render(request, "research/project_new.html", {
         "sessions": sessions, "codebooks": selectors.codebooks_for(request.user), "error": error,
-        "filters": request.GET, "posted": request.POST if error else None}, status=400 if error else 200)
+        "filters": request.GET, "posted": request.POST if error else None,
+        "picked": request.POST.getlist("sessions") if error else []}, status=400 if error else 200)
 
 
 @login_required
@@ -253,10 +254,15 @@ def project_detail(request, pk):
     coders = selectors.coders(project)
     is_owner = project.owner_id == request.user.pk
     me = permissions.coder_for(project, request.user)
+    progress = selectors.progress(project, coders if is_owner else [me])
+    sessions = list(project.sessions.order_by("pk"))
+    removal = selectors.removal_counts(project)
     return render(request, "research/project_detail.html", {
-        "project": project, "is_owner": is_owner, "me": me, "coders": coders,
-        "progress": selectors.progress(project, coders if is_owner else [me]),
-        "sessions": list(project.sessions.order_by("pk")),
+        "project": project, "is_owner": is_owner, "me": me, "coders": coders, "progress": progress,
+        "sessions": sessions, "my_counts": removal["coders"].get(me.pk) if me else None,
+        "coder_rows": [{"coder": c, "progress": progress[c.pk], "removes": removal["coders"][c.pk]} for c in coders]
+        if is_owner else [],
+        "session_rows": [{"session": s, "removes": removal["sessions"][s.pk]} for s in sessions],
         "invite_url": request.build_absolute_uri(reverse("project_join", args=[project.invite_token])),
         "runs": selectors.coder_runs(project) if is_owner else [],
         "profiles": ModelProfile.objects.usable_by(request.user).filter(provider=ModelProfile.Provider.OPENAI)
@@ -290,6 +296,89 @@ def project_coder_add(request, pk):
     else:
         messages.success(request, f"{added.name} codes for this project now.")
     return redirect("project_detail", project.pk)
+
+
+def _deleted(counts: dict) -> str:
+    """'3 annotations, 5 reviewed marks (1 with a note)' for a flash message."""
+    parts = [f"{counts['annotations']} annotation{'s' * (counts['annotations'] != 1)}",
+             f"{counts['reviewed']} reviewed mark{'s' * (counts['reviewed'] != 1)}"
+             + (f" ({counts['notes']} with a note)" if counts["notes"] else "")]
+    if counts.get("adjudications"):
+        parts.append(f"{counts['adjudications']} gold decision{'s' * (counts['adjudications'] != 1)}")
+    return ", ".join(parts)
+
+
+@login_required
+@require_POST
+def project_coder_remove(request, pk):
+    project = _project(request, pk)
+    _owner_only(request, project)
+    try:
+        removed = annotation.coder_remove(project=project, by=request.user, coder_id=request.POST.get("coder"))
+    except annotation.AnnotationError as exc:
+        messages.error(request, f"Not removed: {exc}.")
+    else:
+        revoked = f"; their access to {removed['revoked']} session(s) was withdrawn" if removed["revoked"] else ""
+        messages.success(request, f"Removed {removed['name']}: deleted {_deleted(removed)}{revoked}.")
+    return redirect(f"{reverse('project_detail', args=[project.pk])}#coders")
+
+
+@login_required
+@require_POST
+def project_leave(request, pk):
+    """A coder leaves the project: as if the owner removed them."""
+    project = _project(request, pk)
+    me = permissions.coder_for(project, request.user)
+    try:
+        if me is None:
+            raise annotation.AnnotationError("you own this project; only its coders leave it")
+        left = annotation.coder_remove(project=project, by=request.user, coder_id=me.pk)
+    except annotation.AnnotationError as exc:
+        messages.error(request, f"Not left: {exc}.")
+        return redirect("project_detail", project.pk)
+    messages.success(request, f"You left {project.name}; deleted your {_deleted(left)}.")
+    return redirect("research_home")
+
+
+@login_required
+def project_sessions_add(request, pk):
+    """Pick more of the owner's sessions for the project, with the filters of
+    the new-project page."""
+    project = _project(request, pk)
+    _owner_only(request, project)
+    error = None
+    if request.method == "POST":
+        try:
+            added = annotation.project_sessions_add(project=project, by=request.user,
+                                                    session_ids=request.POST.getlist("sessions"))
+        except annotation.AnnotationError as exc:
+            error = str(exc)
+        else:
+            coders = project.coders.filter(kind=Coder.Kind.HUMAN).count()
+            messages.success(request, f"Added {len(added)} session{'s' * (len(added) != 1)}"
+                             + (f"; its {coders} coder(s) can code them now." if coders else "."))
+            return redirect(f"{reverse('project_detail', args=[project.pk])}#project-sessions")
+    return render(request, "research/project_sessions_add.html", {
+        "project": project, "sessions": selectors.sessions_to_pick(request.user, request.GET, exclude=project),
+        "filters": request.GET, "error": error, "picked": request.POST.getlist("sessions") if error else []},
+        status=400 if error else 200)
+
+
+@login_required
+@require_POST
+def project_session_remove(request, pk):
+    project = _project(request, pk)
+    _owner_only(request, project)
+    try:
+        removed = annotation.project_session_remove(project=project, by=request.user,
+                                                    session_id=request.POST.get("session"))
+    except annotation.AnnotationError as exc:
+        messages.error(request, f"Not removed: {exc}.")
+    else:
+        revoked = f"; {removed['revoked']} coder(s) lost access to it" if removed["revoked"] else ""
+        messages.success(request, f"Took session #{removed['session'].pk} out of the project: "
+                         f"deleted {_deleted(removed)}{revoked}. The session itself is unchanged.")
+    return redirect(f"{reverse('project_detail', args=[project.pk])}#project-sessions")
 
 
 @login_required
