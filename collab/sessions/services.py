@@ -16,7 +16,7 @@ from collab.engine.registry import UnknownName
 from collab.engine.runner import continue_or_finish, enqueue
 from collab.engine.topologies import TOPOLOGIES
 from collab.sessions import events as log
-from collab.sessions import permissions, selectors, visibility
+from collab.sessions import permissions, selectors, snapshots, visibility
 from collab.sessions.models import Event, Membership, Seat, Session, TurnSnapshot
 from collab.sessions.permissions import Refused, require_owner, require_seat_taker, require_unlocked
 from collab.teams.models import Team
@@ -429,11 +429,11 @@ def fork_point(session: Session, at_seq: int) -> tuple[int, dict | None]:
     snapshot of the last turn it includes, or None before the first turn).
     An event inside a turn's own events takes the whole turn with it, since
     a turn is committed (and so replayed) whole."""
-    snapshots = list(TurnSnapshot.objects.filter(session=session, first_seq__lte=at_seq).order_by("turn_index")
-                     .values("turn_index", "first_seq", "last_seq", "state", "tokens_used", "cost_used"))
-    if not snapshots:
+    last = (TurnSnapshot.objects.filter(session=session, first_seq__lte=at_seq).order_by("-turn_index")
+            .values("turn_index", "first_seq", "last_seq", "tokens_used", "cost_used").first())
+    if last is None:
         return at_seq, None
-    last = snapshots[-1]
+    last["state"] = snapshots.state_after(session.pk, last["turn_index"])
     return max(at_seq, last["last_seq"]), last
 
 
