@@ -22,6 +22,8 @@ the chain never has a gap.
 
 import json
 
+from django.db.models import Subquery
+
 from collab.core.json_delta import diff, patch
 from collab.sessions.models import Session, TurnSnapshot
 
@@ -54,12 +56,11 @@ def state_after(session_id: int, turn_index: int) -> dict:
 def _chain(session_id: int, turn_index: int) -> list[dict] | None:
     """The rows from the last full one at or before `turn_index` up to it, in turn order, or None."""
     rows = TurnSnapshot.objects.filter(session_id=session_id, turn_index__lte=turn_index)
-    start = rows.filter(delta__isnull=True).order_by("-turn_index").values_list("turn_index", flat=True).first()
-    if start is None:
-        return None
-    chain = list(rows.filter(turn_index__gte=start).order_by("turn_index").values("turn_index", "state", "delta"))
-    if [row["turn_index"] for row in chain] != list(range(start, turn_index + 1)):
-        return None  # no row for a turn on the way: it cannot be rebuilt
+    start = rows.filter(delta__isnull=True).order_by("-turn_index").values("turn_index")[:1]
+    chain = list(rows.filter(turn_index__gte=Subquery(start)).order_by("turn_index")
+                 .values("turn_index", "state", "delta"))
+    if not chain or [row["turn_index"] for row in chain] != list(range(chain[0]["turn_index"], turn_index + 1)):
+        return None  # no full row, or no row for a turn on the way: it cannot be rebuilt
     return chain
 
 
