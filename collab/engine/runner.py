@@ -43,7 +43,8 @@ from collab.engine.topologies import TOPOLOGIES
 from collab.llm import server
 from collab.llm.base import ChatRequest
 from collab.sessions import events as log
-from collab.sessions.models import Event, LLMCall, Seat, Session, TurnSnapshot
+from collab.sessions import snapshots
+from collab.sessions.models import Event, LLMCall, Seat, Session
 
 logger = logging.getLogger(__name__)
 RUNNING = Session.Status.RUNNING
@@ -323,9 +324,7 @@ def commit(prepared: Prepared, outcomes: dict[str, CallOutcome]) -> None:
         session.agent_replies += len(answered)
         session.defaulted_replies += sum(1 for o in answered if o.output.defaulted)
         session.cost_used += sum((o.cost for o in outcomes.values()), Decimal(0))
-        TurnSnapshot.objects.create(session=session, turn_index=turn_index, first_seq=first_seq,
-                                    last_seq=session.last_seq, state=state, tokens_used=session.tokens_used,
-                                    cost_used=session.cost_used)
+        snapshots.record(session, turn_index=turn_index, first_seq=first_seq, last_seq=session.last_seq, state=state)
         session.lease_token, session.lease_expires_at, session.turn_attempts = "", None, 0
         session.save(update_fields=["state", "next_turn", "tokens_used", "tokens_estimated", "agent_replies",
                                     "defaulted_replies", "cost_used", "lease_token", "lease_expires_at",

@@ -186,13 +186,16 @@ class Event(models.Model):
 class TurnSnapshot(models.Model):
     """The engine state right after a committed turn, with the seq range of
     the turn's events and the running totals: a cache derived from the log,
-    written in the turn's own transaction, so a fork can start from any turn."""
+    written in the turn's own transaction, so a fork can start from any turn.
+    The state is stored whole (`state`) or as its delta from the turn before
+    (`delta`); collab.sessions.snapshots writes and reads them."""
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="turn_snapshots")
     turn_index = models.IntegerField()
     first_seq = models.PositiveIntegerField()
     last_seq = models.PositiveIntegerField()
-    state = models.JSONField(default=dict)
+    state = models.JSONField(null=True, blank=True, help_text="The whole state, or null when `delta` holds it")
+    delta = models.JSONField(null=True, blank=True, help_text="The change from the turn before's state")
     tokens_used = models.PositiveIntegerField(default=0)
     cost_used = models.DecimalField(max_digits=12, decimal_places=6, default=0)
 

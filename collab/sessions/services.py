@@ -16,7 +16,7 @@ from collab.engine.registry import UnknownName
 from collab.engine.runner import continue_or_finish, enqueue
 from collab.engine.topologies import TOPOLOGIES
 from collab.sessions import events as log
-from collab.sessions import permissions, selectors, visibility
+from collab.sessions import permissions, selectors, snapshots, visibility
 from collab.sessions.models import Event, Membership, Seat, Session, TurnSnapshot
 from collab.sessions.permissions import Refused, require_owner, require_seat_taker, require_unlocked
 from collab.teams.models import Team
@@ -100,6 +100,12 @@ def _brief_as_task(protocol: str, protocol_params: dict, brief: str) -> dict:
 
 def _locked(session: Session) -> Session:
     return log.lock_session(session.pk)
+
+
+def _require_not_over(session: Session, nothing_done: str) -> None:
+    """A finished or failed session's log is closed: a change after its end is refused and writes nothing."""
+    if session.is_over:
+        raise Refused(f"The session has ended ({session.get_status_display().lower()}): {nothing_done}.")
 
 
 @transaction.atomic
@@ -186,8 +192,7 @@ def session_inject(*, session: Session, user, text: str, to_role: str | None = N
     s = _locked(session)
     require_owner(s, user)
     text = _check_text(text)
-    if s.is_over:
-        raise Refused("The session has ended.")
+    _require_not_over(s, "nothing was sent")
     if to_role and to_role not in s.role_names():
         raise Refused(f"No role named {to_role!r} in this session.")
     return log.append(s, kind="message", actor=author(user), audience=[to_role] if to_role else None,
@@ -202,6 +207,7 @@ def session_edit_plan(*, session: Session, user, steps: list[dict], base_version
     since, so it is refused and nothing is written (an optimistic check)."""
     s = _locked(session)
     require_owner(s, user)
+    _require_not_over(s, "the plan was not changed")
     state = dict(s.state or {})
     before = state.get("plan", plan_mod.empty())
     current = before.get("version", 0)
@@ -230,6 +236,7 @@ def session_edit_plan(*, session: Session, user, steps: list[dict], base_version
 def seat_take(*, session: Session, user, role: str, timeout_seconds: int | None = None) -> Seat:
     s = _locked(session)
     require_seat_taker(s, user)
+    _require_not_over(s, "its seats can no longer be taken")
     require_unlocked(s, user)
     seat = Seat.objects.select_for_update().filter(session=s, role_name=role).first()
     if seat is None:
@@ -254,6 +261,7 @@ def seat_release(*, session: Session, user, role: str) -> Seat:
         raise Refused(f"No role named {role!r} in this session.")
     if seat.user_id != user.pk:
         require_owner(s, user)  # the owner may hand back anyone's seat
+    _require_not_over(s, "its seats stay as they were")
     if seat.holder != Seat.Holder.HUMAN:
         raise Refused(f"{role}'s seat is held by its agent already.")
     seat.holder, seat.user = Seat.Holder.AGENT, None
@@ -276,6 +284,7 @@ def seat_message(*, session: Session, user, role: str, text: str) -> None:
     """A human's message is the role's turn when that role is awaited."""
     s = _locked(session)
     text = _check_text(text)
+    _require_not_over(s, "nothing was sent")
     require_unlocked(s, user)
     seat = Seat.objects.filter(session=s, role_name=role).first()
     if seat is None or seat.holder != Seat.Holder.HUMAN or seat.user_id != user.pk:
@@ -304,13 +313,15 @@ def membership_add(*, session: Session, by, user, capacity: str) -> Membership:
 
 @transaction.atomic
 def membership_remove(*, session: Session, by, user) -> None:
-    """The member loses access; a seat they hold goes back to its agent."""
+    """The member loses access; a seat they hold in a session still going goes
+    back to its agent (an ended session's seats are its history)."""
     s = _locked(session)
     require_owner(s, by)
     if user.pk == s.owner_id:
         raise Refused("The owner cannot be removed from their own session.")
-    for seat in Seat.objects.filter(session=s, user=user, holder=Seat.Holder.HUMAN):
-        seat_release(session=s, user=by, role=seat.role_name)
+    if not s.is_over:
+        for seat in Seat.objects.filter(session=s, user=user, holder=Seat.Holder.HUMAN):
+            seat_release(session=s, user=by, role=seat.role_name)
     Membership.objects.filter(session=s, user=user).delete()
     access_changed_on_commit(s)
 
@@ -418,11 +429,11 @@ def fork_point(session: Session, at_seq: int) -> tuple[int, dict | None]:
     snapshot of the last turn it includes, or None before the first turn).
     An event inside a turn's own events takes the whole turn with it, since
     a turn is committed (and so replayed) whole."""
-    snapshots = list(TurnSnapshot.objects.filter(session=session, first_seq__lte=at_seq).order_by("turn_index")
-                     .values("turn_index", "first_seq", "last_seq", "state", "tokens_used", "cost_used"))
-    if not snapshots:
+    last = (TurnSnapshot.objects.filter(session=session, first_seq__lte=at_seq).order_by("-turn_index")
+            .values("turn_index", "first_seq", "last_seq", "tokens_used", "cost_used").first())
+    if last is None:
         return at_seq, None
-    last = snapshots[-1]
+    last["state"] = snapshots.state_after(session.pk, last["turn_index"])
     return max(at_seq, last["last_seq"]), last
 
 
