@@ -128,3 +128,33 @@ def test_storage_grows_linearly_with_the_number_of_turns(long_run):
     # This session's state grows ~70 bytes a turn; a full copy per turn cost 165 kB in all (2.7 kB a turn
     # and rising), the chain costs ~25 kB, a bounded amount per turn.
     assert stored < 600 * TURNS < whole_copies / 4
+
+
+def test_a_rolled_back_turn_is_not_remembered_as_the_base_of_the_next(owner):
+    """The process remembers a stored state only once its turn has committed: a turn
+    that rolls back (its commit failed) and is run again is based on the row before it."""
+    from django.db import transaction
+
+    team = team_create_from_preset(preset_key="public_goods_group", owner=owner)
+    session = services.session_create(owner=owner, team=team, title="Rollback")
+    rules = "a rule the state carries along " * 50  # so a delta is smaller than the whole
+    states = {0: {"rules": rules, "round": 0, "log": []}, 1: {"rules": rules, "round": 1, "log": ["a"]}}
+    for t in (0, 1):
+        with transaction.atomic():
+            snapshots.record(session, turn_index=t, first_seq=1, last_seq=1, state=states[t])
+
+    class Failed(Exception):
+        pass
+
+    with pytest.raises(Failed), transaction.atomic():
+        snapshots.record(session, turn_index=2, first_seq=1, last_seq=1, state={"rules": rules, "round": 2, "log": ["a"], "score": 9})
+        raise Failed
+    # Another worker ran turn 2 again and committed it (a full row here, as it had no base).
+    states[2] = {"rules": rules, "round": 2, "log": ["a"], "score": 7}
+    TurnSnapshot.objects.create(session=session, turn_index=2, first_seq=1, last_seq=1, state=states[2])
+    states[3] = {"rules": rules, "round": 3, "log": ["a", "b"], "score": 9}  # as the lost turn had it
+    with transaction.atomic():
+        snapshots.record(session, turn_index=3, first_seq=1, last_seq=1, state=states[3])
+    assert [snapshots.state_after(session.pk, t) for t in range(4)] == [states[t] for t in range(4)]
+    assert list(TurnSnapshot.objects.filter(session=session, delta__isnull=True).values_list("turn_index", flat=True)) \
+        == [0, 2]

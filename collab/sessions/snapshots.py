@@ -18,10 +18,22 @@ the full state or its delta (collab.core.json_delta) from the turn before:
 
 Rows are written in the turn's own transaction, under the session lock, so
 the chain never has a gap.
+
+Writing turn t needs turn t-1's state. Rebuilding it means reading the rows
+back to the last full one (up to the state's size) every turn, so each
+process remembers, once the turn has committed, the state it stored last for
+each running session (keyed by the session's id and creation time, as an id
+can be reused after a delete on SQLite); a miss (another worker ran the turn
+before, or a restart) rebuilds from the rows. Only committed turns are
+remembered: a turn rolled back here and then committed by another worker
+must not be the base of this process's next delta.
 """
 
 import json
+import threading
+from collections import OrderedDict
 
+from django.db import transaction
 from django.db.models import Subquery
 
 from collab.core.json_delta import diff, patch
@@ -30,19 +42,50 @@ from collab.sessions.models import Session, TurnSnapshot
 
 def record(session: Session, *, turn_index: int, first_seq: int, last_seq: int, state: dict) -> TurnSnapshot:
     """Store the state after `turn_index` (the caller holds the session lock)."""
-    state = json.loads(json.dumps(state))  # as the database will give it back: keys as text, tuples as lists
-    full_bytes = len(json.dumps(state))
-    delta = None
-    chain = _chain(session.pk, turn_index - 1)
-    if chain is not None:
-        delta = diff(_rebuild(chain), state)
-        since_full = sum(len(json.dumps(row["delta"])) for row in chain[1:]) + len(json.dumps(delta))
+    text = json.dumps(state)
+    state = json.loads(text)  # as the database will give it back: keys as text, tuples as lists
+    full_bytes = len(text)
+    delta, since_full = None, 0
+    before = _recall(session, turn_index - 1)
+    if before is None:
+        chain = _chain(session.pk, turn_index - 1)
+        if chain is not None:
+            before = _rebuild(chain), sum(len(json.dumps(row["delta"])) for row in chain[1:])
+    if before is not None:
+        delta = diff(before[0], state)
+        since_full = before[1] + len(json.dumps(delta))
         if since_full > full_bytes:
-            delta = None
-    return TurnSnapshot.objects.create(
+            delta, since_full = None, 0
+    row = TurnSnapshot.objects.create(
         session=session, turn_index=turn_index, first_seq=first_seq, last_seq=last_seq,
         state=state if delta is None else None, delta=delta,
         tokens_used=session.tokens_used, cost_used=session.cost_used)
+    key = (session.pk, session.created_at)
+    transaction.on_commit(lambda: _remember(key, turn_index, state, since_full))
+    return row
+
+
+_RECENT_MAX = 1024  # sessions; a state is a few kB to a few hundred kB
+_recent: OrderedDict = OrderedDict()  # (session id, created_at) -> (turn_index, state, delta bytes since full)
+_recent_lock = threading.Lock()
+
+
+def _remember(key, turn_index: int, state: dict, since_full: int) -> None:
+    with _recent_lock:
+        _recent[key] = (turn_index, state, since_full)
+        _recent.move_to_end(key)
+        while len(_recent) > _RECENT_MAX:
+            _recent.popitem(last=False)
+
+
+def _recall(session: Session, turn_index: int) -> tuple[dict, int] | None:
+    """The state this process stored for `turn_index` of `session`, and the
+    delta bytes since the last full row, if it was the last one it stored."""
+    with _recent_lock:
+        entry = _recent.get((session.pk, session.created_at))
+    if entry is None or entry[0] != turn_index:
+        return None
+    return entry[1], entry[2]
 
 
 def state_after(session_id: int, turn_index: int) -> dict:
