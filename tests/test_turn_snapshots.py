@@ -158,3 +158,23 @@ def test_a_rolled_back_turn_is_not_remembered_as_the_base_of_the_next(owner):
     assert [snapshots.state_after(session.pk, t) for t in range(4)] == [states[t] for t in range(4)]
     assert list(TurnSnapshot.objects.filter(session=session, delta__isnull=True).values_list("turn_index", flat=True)) \
         == [0, 2]
+
+
+def test_forks_from_a_plan_edit_between_turns_and_from_a_forks_copied_prefix(long_run, owner):
+    """A fork at a facilitator's plan edit between two turns starts with the edited plan;
+    a fork of a fork from an event in its copied prefix starts where a fork of the origin would."""
+    origin, full_states = long_run
+    edit = Event.objects.get(session=origin, kind="plan", payload__intervention="edit_plan")
+    fork = services.session_fork(session=origin, user=owner, at_seq=edit.seq)
+    assert fork.forked_at_seq == edit.seq and fork.next_turn == 25
+    assert fork.state["plan"]["steps"][0]["text"] == "Give it all"
+    assert fork.state["protocol"] == full_states[24]["protocol"]
+
+    first = services.session_fork(session=origin, user=owner, at_seq=TurnSnapshot.objects.get(
+        session=origin, turn_index=40).last_seq)
+    for turn in (10, 24):  # inside the copied prefix: turn 10, and the plan edit after turn 24
+        at = TurnSnapshot.objects.get(session=origin, turn_index=turn).last_seq if turn == 10 else edit.seq
+        again = services.session_fork(session=first, user=owner, at_seq=at)
+        direct = services.session_fork(session=origin, user=owner, at_seq=at)
+        assert (again.state, again.next_turn, again.tokens_used) == (direct.state, direct.next_turn, direct.tokens_used)
+        assert again.next_turn > 0 and again.state["protocol"] == full_states[again.next_turn - 1]["protocol"]

@@ -432,9 +432,32 @@ def fork_point(session: Session, at_seq: int) -> tuple[int, dict | None]:
     last = (TurnSnapshot.objects.filter(session=session, first_seq__lte=at_seq).order_by("-turn_index")
             .values("turn_index", "first_seq", "last_seq", "tokens_used", "cost_used").first())
     if last is None:
-        return at_seq, None
-    last["state"] = snapshots.state_after(session.pk, last["turn_index"])
+        if session.forked_from_id and session.forked_at_seq:
+            # A fork's copied prefix (and what was added at the fork, before its own first
+            # turn) stands on its origin's turns: the same events under the same numbers.
+            _, last = fork_point(session.forked_from, min(at_seq, session.forked_at_seq))
+            if last is not None:
+                state = _with_edits(session, last["state"], last["last_seq"], at_seq)
+                protocol = state.get("protocol")
+                if session.protocol == "scenario" and isinstance(protocol, dict) and "params" in protocol:
+                    # This fork may have changed the scenario's parameters from its origin's.
+                    state = {**state, "protocol": {**protocol, "params": session.protocol_params.get("params", {})}}
+                last = {**last, "state": state}
+        return at_seq, last
+    last["state"] = _with_edits(session, snapshots.state_after(session.pk, last["turn_index"]), last["last_seq"], at_seq)
     return max(at_seq, last["last_seq"]), last
+
+
+def _with_edits(session: Session, state: dict, after_seq: int, upto_seq: int) -> dict:
+    """A turn's state with the plan edits made between turns after it, up to
+    `upto_seq` (a plan event there is a facilitator's edit carrying the whole plan)."""
+    if upto_seq <= after_seq:
+        return state
+    edit = (Event.objects.filter(session=session, kind="plan", seq__gt=after_seq, seq__lte=upto_seq)
+            .order_by("-seq").values_list("payload", flat=True).first())
+    if edit and isinstance(edit.get("plan"), dict):
+        state = {**state, "plan": edit["plan"]}
+    return state
 
 
 @transaction.atomic
