@@ -28,6 +28,20 @@ EVENT_KINDS = frozenset(Event.Kind.values)
 PROFILE_FIELDS = ("name", "provider", "model", "temperature", "max_tokens")
 ROLE_FIELDS = {"name": str, "persona": str, "goals": str, "expertise": str, "traits": list, "color": str,
                "avatar": str, "temperature": (int, float), "strength": int, "model": (dict, type(None))}
+# The payload fields the pages, replay, coding and search read, by event kind
+# (field: accepted types); `text` is read for every kind. Other fields pass as they are.
+TEXT = {"text": str}
+PAYLOAD_FIELDS = {
+    "message": {"phase": (str, type(None)), "human": (str, type(None))},
+    "vote": {"vote": (str, int, float, type(None)), "reason": (str, type(None))},
+    "action": {"action": (dict, type(None))},
+    "plan": {"plan": dict, "diff": list, "why": (str, type(None))},
+    "tally": {"tally": dict},
+    "scenario_state": {"report": dict, "metrics": dict, "title": str},
+    "state": {"status": str, "reason": (str, type(None))},
+    "observation": {"role": str},
+}
+PLAN_STEP = {"text": str, "status": (str, type(None))}
 CSV_COLUMNS = ["seq", "created_at", "kind", "actor", "audience", "turn_index", "text", "payload"]
 
 
@@ -214,6 +228,30 @@ def _header(obj: dict) -> dict:
     }
 
 
+def _payload(kind: str, payload: dict, where: str) -> dict:
+    w = f"{where} payload"
+    for field, types in {**TEXT, **PAYLOAD_FIELDS.get(kind, {})}.items():
+        _check(payload, field, types, w, required=False)
+    if kind == "plan":
+        plan = payload.get("plan") or {}
+        _check(plan, "version", int, f"{w} plan", required=False)
+        for i, step in enumerate(_check(plan, "steps", list, f"{w} plan", required=False) or [], start=1):
+            if not isinstance(step, dict):
+                raise ImportRefused(f"{w} plan step {i}: must be an object")
+            for field, types in PLAN_STEP.items():
+                _check(step, field, types, f"{w} plan step {i}", required=False)
+        for i, change in enumerate(payload.get("diff") or [], start=1):
+            if not isinstance(change, dict):
+                raise ImportRefused(f"{w} diff {i}: must be an object")
+            _check(change, "op", str, f"{w} diff {i}")
+            _check(change, "index", int, f"{w} diff {i}")
+            for side in ("before", "after"):
+                if _check(change, side, dict, f"{w} diff {i}", required=False):
+                    for field, types in PLAN_STEP.items():
+                        _check(change[side], field, types, f"{w} diff {i} {side}", required=False)
+    return payload
+
+
 def _event(obj: dict, where: str) -> dict:
     kind = _check(obj, "kind", str, where)
     if kind not in EVENT_KINDS:
@@ -226,7 +264,8 @@ def _event(obj: dict, where: str) -> dict:
         raise ImportRefused(f"{where}: field 'audience' must be null or a list of role names")
     return {"seq": obj["seq"], "kind": kind, "actor": actor, "audience": audience,
             "turn_index": _check(obj, "turn_index", (int, type(None)), where, required=False),
-            "created_at": _date(obj, "created_at", where), "payload": _check(obj, "payload", dict, where)}
+            "created_at": _date(obj, "created_at", where),
+            "payload": _payload(kind, _check(obj, "payload", dict, where), where)}
 
 
 def _lines(data: bytes) -> Iterator[tuple[int, str]]:
