@@ -93,9 +93,9 @@ def test_csv_has_one_row_per_event(owner):
     for text in ("first, with a comma", 'second "quoted"', "third\nwith a newline"):
         services.session_inject(session=session, user=owner, text=text)
     rows = list(csv.reader(io.StringIO(export(session.pk, fmt="csv"))))
-    assert rows[0] == ["seq", "created_at", "kind", "actor", "audience", "turn_index", "text", "payload"]
-    assert [r[0] for r in rows[1:]] == ["1", "2", "3"]
-    assert rows[3][6] == "third\nwith a newline" and rows[1][3] == "user:owner"
+    assert rows[0] == ["session", "seq", "created_at", "kind", "actor", "audience", "turn_index", "text", "payload"]
+    assert [r[:2] for r in rows[1:]] == [[str(session.pk), "1"], [str(session.pk), "2"], [str(session.pk), "3"]]
+    assert rows[3][7] == "third\nwith a newline" and rows[1][4] == "user:owner"
 
 
 def header_line(**session) -> str:
