@@ -46,7 +46,7 @@ def test_cohen_kappa_and_confusion_matrix_equal_scikit_learns_documented_example
     result = agreement.project_agreement(project)
     (pair,) = result["overall"].pairs
     assert pair.kappa == pytest.approx(0.6875, abs=1e-12) == cohen_kappa_score(y1, y2)
-    assert pair.percent == pytest.approx(0.8) and pair.units == 5
+    assert pair.proportion == pytest.approx(0.8) and pair.percent == pytest.approx(80) and pair.units == 5
     order = pair.categories
     assert pair.matrix == confusion_matrix(y1, y2, labels=order).tolist()
     expected_alpha = krippendorff.alpha(reliability_data=[[order.index(v) for v in y] for y in (y1, y2)],
@@ -64,6 +64,7 @@ def test_cohen_kappa_and_confusion_matrix_equal_scikit_learns_documented_example
     page = client.get(f"/research/projects/{project.pk}/agreement/").content.decode()
     assert "0.6875" in page and "An event carries a label if the coder put it on the whole event or on any span" in page
     assert "human vs human" in page and "Confusion matrix" in page
+    assert "<td>80.0%</td>" in page and "0.800" not in page  # a proportion shown as a percentage
 
 
 KRIPPENDORFF_DOC = [[nan, nan, nan, nan, nan, 3, 4, 1, 2, 1, 1, 3, 3, nan, 3],

@@ -71,7 +71,7 @@ def test_create_edit_rename_retire_keep_labels_and_bump_the_version(client, owne
     ([{"name": "A", "color": "red"}], "colour must look like #1a2b3c"),
     ([{"name": f"L{i}", "color": "#000000"} for i in range(10)], "at most 9 labels can be in use"),
     ([{"name": "Same", "color": "#000000"}, {"name": "same", "color": "#111111"}], "two labels are called"),
-    ([{"name": "A\x00B", "color": "#000000"}], "a name of 1 to 80 characters"),
+    ([{"name": "A\x00B", "color": "#000000"}], "the name contains a NUL character"),
     ([{"name": "x" * 81, "color": "#000000"}], "a name of 1 to 80 characters"),
     ([{"name": ""}], "at least one label"),
 ])
@@ -111,3 +111,44 @@ def test_json_export_and_import_and_copy(client, owner, outsider):
 
 def codebook_labels(book):
     return [(lab.name, lab.color, lab.definition, lab.example) for lab in book.labels.all()]
+
+
+def post_codebook(client, data: bytes, name="codes.json"):
+    upload = io.BytesIO(data)
+    upload.name = name
+    return client.post("/research/codebooks/import/", {"file": upload}, follow=True).content.decode()
+
+
+@pytest.mark.django_db
+def test_renamed_labels_keep_former_names_through_export_and_import(client, owner):
+    client.force_login(owner)
+    client.post("/research/codebooks/new/", labels_post([{"name": "Agree", "color": "#111111"}], name="Renames"))
+    book = Codebook.objects.get(owner=owner, name="Renames")
+    label = book.labels.get()
+    client.post(f"/research/codebooks/{book.pk}/edit/",
+                labels_post([{"id": label.pk, "name": "Support", "color": "#111111"}], name="Renames"))
+    data = client.get(f"/research/codebooks/{book.pk}/export/").json()
+    assert data["labels"][0]["former_names"] == ["Agree"]
+    page = post_codebook(client, json.dumps(data).encode())
+    assert "Imported codebook Renames (imported 2)" in page
+    copy = Codebook.objects.get(owner=owner, name="Renames (imported 2)")
+    assert copy.labels.get().former_names == ["Agree"]
+    assert client.get(f"/research/codebooks/{copy.pk}/export/").json()["labels"] == data["labels"]
+    post_codebook(client, json.dumps(data).encode())
+    assert Codebook.objects.filter(owner=owner, name="Renames (imported 3)").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("data, problem", [
+    (b"", "the file is empty"),
+    (b"  \n", "the file is empty"),
+    (json.dumps({"schema": "collab.codebook", "name": "Bad\u0000name", "labels": [{"name": "A"}]}).encode(),
+     "the name contains a NUL character"),
+    (json.dumps({"schema": "collab.codebook", "name": "Fine", "labels": [{"name": "A", "former_names": [3]}]}).encode(),
+     "label &#x27;A&#x27;: former_names must be a list of names"),
+])
+def test_codebook_import_refusals_say_what_is_wrong(client, owner, data, problem):
+    client.force_login(owner)
+    page = post_codebook(client, data)
+    assert f"Codebook not imported: {problem}" in page
+    assert not Codebook.objects.filter(owner=owner).exists()

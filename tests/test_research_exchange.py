@@ -93,9 +93,9 @@ def test_csv_has_one_row_per_event(owner):
     for text in ("first, with a comma", 'second "quoted"', "third\nwith a newline"):
         services.session_inject(session=session, user=owner, text=text)
     rows = list(csv.reader(io.StringIO(export(session.pk, fmt="csv"))))
-    assert rows[0] == ["seq", "created_at", "kind", "actor", "audience", "turn_index", "text", "payload"]
-    assert [r[0] for r in rows[1:]] == ["1", "2", "3"]
-    assert rows[3][6] == "third\nwith a newline" and rows[1][3] == "user:owner"
+    assert rows[0] == ["session", "seq", "created_at", "kind", "actor", "audience", "turn_index", "text", "payload"]
+    assert [r[:2] for r in rows[1:]] == [[str(session.pk), "1"], [str(session.pk), "2"], [str(session.pk), "3"]]
+    assert rows[3][7] == "third\nwith a newline" and rows[1][4] == "user:owner"
 
 
 def header_line(**session) -> str:
@@ -136,6 +136,20 @@ BAD_FILES = {
     "wrong schema": ([header_line().replace("collab.transcript", "other.tool"), event(1)], "schema must be 'collab.transcript'"),
     "nul byte": ([header_line(), event(1, payload={"text": "a\u0000b"})], "line 2: contains a NUL character"),
     "no events": ([header_line()], "no events"),
+    "number as text": ([header_line(), event(1), event(2, payload={"text": 42})],
+                       "line 3 payload: field 'text' must be a string, not int"),
+    "vote reason": ([header_line(), event(1, kind="vote", payload={"vote": "A", "reason": ["x"]})],
+                    "line 2 payload: field 'reason' must be a string or null, not list"),
+    "action shape": ([header_line(), event(1, kind="action", payload={"action": "dig"})],
+                     "line 2 payload: field 'action' must be an object or null, not str"),
+    "plan step": ([header_line(), event(1, kind="plan", payload={"plan": {"steps": [{"text": 5}]}})],
+                  "line 2 payload plan step 1: field 'text' must be a string, not int"),
+    "plan diff": ([header_line(), event(1, kind="plan", payload={"plan": {"steps": []}, "diff": [{"op": "add"}]})],
+                  "line 2 payload diff 1: missing field 'index'"),
+    "tally shape": ([header_line(), event(1, kind="tally", payload={"tally": ["A", "B"]})],
+                    "line 2 payload: field 'tally' must be an object, not list"),
+    "scenario metrics": ([header_line(), event(1, kind="scenario_state", payload={"metrics": 3})],
+                         "line 2 payload: field 'metrics' must be an object, not int"),
 }
 
 

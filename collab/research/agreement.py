@@ -30,13 +30,17 @@ class Pair:
     b_kind: str
     units: int
     kappa: float | None
-    percent: float | None
+    proportion: float | None  # share of the events both coded on which they agree, 0 to 1
     categories: list[str] = field(default_factory=list)
     matrix: list[list[int]] = field(default_factory=list)
 
     @property
     def rows(self) -> list[tuple[str, list[int]]]:
         return list(zip(self.categories, self.matrix, strict=True))
+
+    @property
+    def percent(self) -> float | None:
+        return None if self.proportion is None else 100 * self.proportion
 
     @property
     def involves_model(self) -> bool:
@@ -92,8 +96,8 @@ def pair(a: Coder, b: Coder, xs: list, ys: list, names: dict) -> Pair:
     with warnings.catch_warnings():  # one category only: the 1x1 matrix is right, sklearn warns anyway
         warnings.simplefilter("ignore", UserWarning)
         matrix = confusion_matrix(xs, ys, labels=categories).tolist()
-    percent = sum(x == y for x, y in zip(xs, ys, strict=True)) / units
-    return Pair(a.name, b.name, a.kind, b.kind, units, kappa, percent, [names.get(c, str(c)) for c in categories],
+    proportion = sum(x == y for x, y in zip(xs, ys, strict=True)) / units
+    return Pair(a.name, b.name, a.kind, b.kind, units, kappa, proportion, [names.get(c, str(c)) for c in categories],
                 matrix)
 
 

@@ -7,6 +7,7 @@ import json
 import re
 
 from django.db import transaction
+from django.db.models import Q
 
 from collab.research import shipped
 from collab.research.models import Codebook, Label
@@ -33,7 +34,9 @@ def _clean_labels(labels: list[dict], existing: dict[int, Label]) -> list[dict]:
         name = str(raw.get("name") or "").strip()
         if not name and raw.get("id") is None:
             continue  # an empty new row
-        if not name or len(name) > 80 or "\x00" in name:
+        if "\x00" in name:
+            raise CodebookError(f"label {i}: the name contains a NUL character")
+        if not name or len(name) > 80:
             raise CodebookError(f"label {i}: a name of 1 to 80 characters is needed")
         color = str(raw.get("color") or "#4f46e5")
         if not COLOR.match(color):
@@ -49,8 +52,12 @@ def _clean_labels(labels: list[dict], existing: dict[int, Label]) -> list[dict]:
         label_id = raw.get("id")
         if label_id is not None and int(label_id) not in existing:
             raise CodebookError(f"label {name!r}: not a label of this codebook")
+        former = raw.get("former_names") or []
+        if not isinstance(former, list) or not all(isinstance(f, str) and 0 < len(f) <= 80 and "\x00" not in f
+                                                   for f in former):
+            raise CodebookError(f"label {name!r}: former_names must be a list of names of 1 to 80 characters")
         cleaned.append({"id": int(label_id) if label_id is not None else None, "name": name, "color": color,
-                        "retired": retired, **texts})
+                        "retired": retired, "former_names": former, **texts})
     if sum(not c["retired"] for c in cleaned) > MAX_ACTIVE_LABELS:
         raise CodebookError(f"at most {MAX_ACTIVE_LABELS} labels can be in use (number keys 1-9); retire some")
     if not any(not c["retired"] for c in cleaned):
@@ -60,9 +67,11 @@ def _clean_labels(labels: list[dict], existing: dict[int, Label]) -> list[dict]:
 
 def _check_meta(name: str, description: str) -> tuple[str, str]:
     name = (name or "").strip()
-    if not name or len(name) > 120 or "\x00" in name:
+    if "\x00" in name or "\x00" in (description or ""):
+        raise CodebookError(f"the {'name' if chr(0) in name else 'description'} contains a NUL character")
+    if not name or len(name) > 120:
         raise CodebookError("a codebook needs a name of 1 to 120 characters")
-    if len(description or "") > 10000 or "\x00" in (description or ""):
+    if len(description or "") > 10000:
         raise CodebookError("the description takes up to 10,000 characters")
     return name, description or ""
 
@@ -87,8 +96,8 @@ def codebook_save(*, owner, codebook: Codebook | None, name: str, description: s
         codebook.save()
     for order, c in enumerate(cleaned):
         label = existing.get(c["id"]) if c["id"] else None
-        if label is None:
-            label = Label(codebook=codebook)
+        if label is None:  # a new label; an imported one brings the names it had
+            label = Label(codebook=codebook, former_names=c["former_names"])
         elif label.name != c["name"]:
             label.former_names = [*label.former_names, label.name]
         label.name, label.color, label.retired = c["name"], c["color"], c["retired"]
@@ -115,9 +124,24 @@ def codebook_json(codebook: Codebook) -> dict:
     }
 
 
+def _unused_name(owner, name: str) -> str:
+    """`name`, or "name (imported N)" when the owner already sees a codebook of that name."""
+    taken = set(Codebook.objects.filter(Q(owner=None) | Q(owner=owner)).values_list("name", flat=True))
+    if name not in taken:
+        return name
+    n = 2
+    while (candidate := f"{name[:100]} (imported {n})") in taken:
+        n += 1
+    return candidate
+
+
 def codebook_import(*, owner, data: bytes) -> Codebook:
+    """A `collab.codebook` file becomes a new codebook of the owner's (version 1),
+    labels keeping their former names; a name already in use gets "(imported N)"."""
     if len(data) > 1_000_000:
         raise CodebookError("a codebook file is at most 1 MB")
+    if not data.strip():
+        raise CodebookError("the file is empty")
     try:
         spec = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -130,5 +154,6 @@ def codebook_import(*, owner, data: bytes) -> Codebook:
         raise CodebookError("\"name\" and \"description\" must be text")
     labels = [{k: v for k, v in label.items() if k != "id"} if isinstance(label, dict) else label
               for label in spec["labels"]]
-    return codebook_save(owner=owner, codebook=None, name=spec["name"], description=spec.get("description", ""),
+    name, _ = _check_meta(spec["name"], "")
+    return codebook_save(owner=owner, codebook=None, name=_unused_name(owner, name), description=spec.get("description", ""),
                          multi_label=bool(spec.get("multi_label")), labels=labels, source=str(spec.get("source", "")))

@@ -1,11 +1,14 @@
 """Transcripts out and in: the `collab.transcript` JSONL schema (version 1),
 CSV, and the import validator.
 
-A file is one JSON object per line: a header line, then one line per event
-in seq order, then (when asked) one line per annotation. Lines are written
-with sorted keys and no spaces, so export -> import -> export is byte-for-byte
-the same. An import is read and validated whole before anything is written;
-the first problem is refused with its line number. Secrets never leave:
+A file is one JSON object per line and holds one or more sessions, each a
+section: its header line, then one line per event in seq order, then (when
+asked) one line per annotation and one per review (a coder's note, or
+"reviewed, no label applies"). Lines are written with sorted keys and no
+spaces, so export -> import -> export is byte-for-byte the same. An import is
+read and validated whole, every section, before anything is written; the
+first problem is refused with its line number. CSV has one header row and a
+`session` column, whatever the number of sessions. Secrets never leave:
 model profiles are reduced to provider, model name and sampling parameters
 (no base URL, no key variable), and share tokens and leases are not exported.
 """
@@ -13,7 +16,7 @@ model profiles are reduced to provider, model name and sampling parameters
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
@@ -28,7 +31,23 @@ EVENT_KINDS = frozenset(Event.Kind.values)
 PROFILE_FIELDS = ("name", "provider", "model", "temperature", "max_tokens")
 ROLE_FIELDS = {"name": str, "persona": str, "goals": str, "expertise": str, "traits": list, "color": str,
                "avatar": str, "temperature": (int, float), "strength": int, "model": (dict, type(None))}
-CSV_COLUMNS = ["seq", "created_at", "kind", "actor", "audience", "turn_index", "text", "payload"]
+# The payload fields the pages, replay, coding and search read, by event kind
+# (field: accepted types); `text` is read for every kind. Other fields pass as they are.
+TEXT = {"text": str}
+PAYLOAD_FIELDS = {
+    "message": {"phase": (str, type(None)), "human": (str, type(None))},
+    "vote": {"vote": (str, int, float, type(None)), "reason": (str, type(None))},
+    "action": {"action": (dict, type(None))},
+    "plan": {"plan": dict, "diff": list, "why": (str, type(None))},
+    "tally": {"tally": dict},
+    "scenario_state": {"report": dict, "metrics": dict, "title": str},
+    "state": {"status": str, "reason": (str, type(None))},
+    "observation": {"role": str},
+}
+PLAN_STEP = {"text": str, "status": (str, type(None))}
+CSV_COLUMNS = ["session", "seq", "created_at", "kind", "actor", "audience", "turn_index", "text", "payload"]
+CSV_ANNOTATION_COLUMNS = ["labels", "gold", "no_label", "notes", "annotations"]
+FILE_LINE_TYPES = ("annotation", "review")  # written with --annotations; kept by the file, not imported
 
 
 class ImportRefused(Exception):
@@ -87,18 +106,22 @@ def event_line(event: Event) -> dict:
             "payload": event.payload}
 
 
-def export_jsonl(session: Session, annotations: Iterable[dict] = ()) -> Iterator[str]:
+def export_jsonl(session: Session, lines: Iterable[dict] = ()) -> Iterator[str]:
+    """One session's section: header, events, then `lines` (annotation and review lines, each with its type)."""
     yield dumps(header(session)) + "\n"
     for event in selectors.events_iter(session.pk):
         yield dumps(event_line(event)) + "\n"
-    for annotation in annotations:
-        yield dumps({"type": "annotation", **annotation}) + "\n"
+    for line in lines:
+        yield dumps(line) + "\n"
 
 
-def export_csv(session: Session, labels_by_seq: dict[int, str] | None = None) -> Iterator[str]:
-    """One row per event; with annotations, a `labels` column (label@coder;...)
-    and a `gold` column (the adjudicated labels)."""
-    columns = CSV_COLUMNS + (["labels", "gold"] if labels_by_seq is not None else [])
+def export_csv(sessions: Iterable[Session],
+               annotation_cells: Callable[[Session], dict[int, list[str]]] | None = None) -> Iterator[str]:
+    """One header row, then one row per event of each session in turn. With
+    `annotation_cells` (a session -> {seq: the CSV_ANNOTATION_COLUMNS cells}),
+    those columns too."""
+    columns = CSV_COLUMNS + (CSV_ANNOTATION_COLUMNS if annotation_cells else [])
+    blank = [""] * len(CSV_ANNOTATION_COLUMNS)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
 
@@ -110,14 +133,16 @@ def export_csv(session: Session, labels_by_seq: dict[int, str] | None = None) ->
 
     writer.writerow(columns)
     yield flush()
-    for event in selectors.events_iter(session.pk):
-        row = [event.seq, _iso(event.created_at), event.kind, event.actor, ";".join(event.audience or []),
-               "" if event.turn_index is None else event.turn_index, (event.payload or {}).get("text", ""),
-               dumps(event.payload)]
-        if labels_by_seq is not None:
-            row += list(labels_by_seq.get(event.seq, ("", "")))
-        writer.writerow(row)
-        yield flush()
+    for session in sessions:
+        cells = annotation_cells(session) if annotation_cells else None
+        for event in selectors.events_iter(session.pk):
+            row = [session.pk, event.seq, _iso(event.created_at), event.kind, event.actor,
+                   ";".join(event.audience or []), "" if event.turn_index is None else event.turn_index,
+                   (event.payload or {}).get("text", ""), dumps(event.payload)]
+            if cells is not None:
+                row += cells.get(event.seq, blank)
+            writer.writerow(row)
+            yield flush()
 
 
 # -- import ------------------------------------------------------------------
@@ -154,8 +179,8 @@ def _date(obj: dict, field: str, where: str, *, required: bool = False) -> str |
     return parsed.astimezone(UTC).isoformat()
 
 
-def _header(obj: dict) -> dict:
-    where = "line 1 (header)"
+def _header(obj: dict, number: int) -> dict:
+    where = f"line {number} (header)"
     if obj.get("type") != "header":
         raise ImportRefused(f"{where}: the first line must be the header ({{\"type\": \"header\", ...}})")
     if obj.get("schema") != SCHEMA:
@@ -214,6 +239,30 @@ def _header(obj: dict) -> dict:
     }
 
 
+def _payload(kind: str, payload: dict, where: str) -> dict:
+    w = f"{where} payload"
+    for field, types in {**TEXT, **PAYLOAD_FIELDS.get(kind, {})}.items():
+        _check(payload, field, types, w, required=False)
+    if kind == "plan":
+        plan = payload.get("plan") or {}
+        _check(plan, "version", int, f"{w} plan", required=False)
+        for i, step in enumerate(_check(plan, "steps", list, f"{w} plan", required=False) or [], start=1):
+            if not isinstance(step, dict):
+                raise ImportRefused(f"{w} plan step {i}: must be an object")
+            for field, types in PLAN_STEP.items():
+                _check(step, field, types, f"{w} plan step {i}", required=False)
+        for i, change in enumerate(payload.get("diff") or [], start=1):
+            if not isinstance(change, dict):
+                raise ImportRefused(f"{w} diff {i}: must be an object")
+            _check(change, "op", str, f"{w} diff {i}")
+            _check(change, "index", int, f"{w} diff {i}")
+            for side in ("before", "after"):
+                if _check(change, side, dict, f"{w} diff {i}", required=False):
+                    for field, types in PLAN_STEP.items():
+                        _check(change[side], field, types, f"{w} diff {i} {side}", required=False)
+    return payload
+
+
 def _event(obj: dict, where: str) -> dict:
     kind = _check(obj, "kind", str, where)
     if kind not in EVENT_KINDS:
@@ -226,7 +275,8 @@ def _event(obj: dict, where: str) -> dict:
         raise ImportRefused(f"{where}: field 'audience' must be null or a list of role names")
     return {"seq": obj["seq"], "kind": kind, "actor": actor, "audience": audience,
             "turn_index": _check(obj, "turn_index", (int, type(None)), where, required=False),
-            "created_at": _date(obj, "created_at", where), "payload": _check(obj, "payload", dict, where)}
+            "created_at": _date(obj, "created_at", where),
+            "payload": _payload(kind, _check(obj, "payload", dict, where), where)}
 
 
 def _lines(data: bytes) -> Iterator[tuple[int, str]]:
@@ -244,14 +294,25 @@ def _lines(data: bytes) -> Iterator[tuple[int, str]]:
             yield number, text
 
 
-def parse(data: bytes) -> tuple[dict, list[dict], int]:
-    """Validate a whole file: its header, its events (seq 1..N, no gap, no
-    duplicate) and its annotation lines (kept by the file, not imported).
-    Returns the normalised header, the events and the annotation count."""
+def parse(data: bytes) -> list[tuple[dict, list[dict], int]]:
+    """Validate a whole file of one or more sessions. Each starts with its
+    header line, then its events (seq 1..N, no gap, no duplicate), then its
+    annotation and review lines (kept by the file, not imported). Returns,
+    per session, the normalised header, the events and the count of those
+    lines."""
     if len(data) > settings.COLLAB_IMPORT_MAX_BYTES:
         raise ImportRefused(f"the file is over {settings.COLLAB_IMPORT_MAX_BYTES / 1e6:,.0f} MB, "
                             "the most that can be imported")
-    head, events, annotations, seen = None, [], 0, set()
+    sections: list[tuple[dict, list[dict], int]] = []
+    head, events, extra, head_line, seen = None, [], 0, 0, set()
+
+    def close() -> None:
+        if head is not None:
+            if not events:
+                raise ImportRefused(f"line {head_line} (header): the session that starts here has no events"
+                                    if sections else "the file has a header but no events")
+            sections.append((head, events, extra))
+
     for number, text in _lines(data):
         where = f"line {number}"
         try:
@@ -260,19 +321,21 @@ def parse(data: bytes) -> tuple[dict, list[dict], int]:
             raise ImportRefused(f"{where}: not JSON ({exc.msg} at column {exc.colno})") from None
         if not isinstance(obj, dict):
             raise ImportRefused(f"{where}: each line must be a JSON object")
-        if head is None:
-            if number != 1:
+        if head is None or obj.get("type") == "header":
+            if head is None and number != 1:
                 raise ImportRefused(f"{where}: the header must be on line 1")
-            head = _header(obj)
+            close()
+            head, events, extra, head_line, seen = _header(obj, number), [], 0, number, set()
             continue
         line_type = obj.get("type")
-        if line_type == "annotation":
-            annotations += 1
+        if line_type in FILE_LINE_TYPES:
+            extra += 1
             continue
         if line_type != "event":
-            raise ImportRefused(f"{where}: unknown line type {str(line_type)[:40]!r} (expected 'event' or 'annotation')")
-        if annotations:
-            raise ImportRefused(f"{where}: events must come before annotations")
+            raise ImportRefused(f"{where}: unknown line type {str(line_type)[:40]!r} "
+                                "(expected 'header', 'event', 'annotation' or 'review')")
+        if extra:
+            raise ImportRefused(f"{where}: a session's events must come before its annotation and review lines")
         seq = _check(obj, "seq", int, where)
         expected = len(events) + 1
         if seq in seen:
@@ -284,9 +347,8 @@ def parse(data: bytes) -> tuple[dict, list[dict], int]:
         events.append(_event(obj, where))
     if head is None:
         raise ImportRefused("line 1: the file is empty; expected a header line")
-    if not events:
-        raise ImportRefused("the file has a header but no events")
-    return head, events, annotations
+    close()
+    return sections
 
 
 def read_upload(stream, limit: int | None = None) -> bytes:

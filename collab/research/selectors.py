@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Iterator
+from itertools import chain
 
 from django.db.models import Q
 
@@ -16,7 +17,12 @@ def label_name(label) -> str:
 
 
 def annotation_rows(session: Session, projects=None) -> list[dict]:
-    """Every annotation and gold label on a session, for exports."""
+    """Every annotation and gold label on a session, as export lines. A label
+    is named as it is now (`label`), with its id and `label_former_names`
+    (oldest first); `codebook_version` is the version it was made under and
+    `codebook_current_version` the codebook's version now: every codebook
+    save bumps the version, so when the two are equal `label` is the name it
+    was made under, else that name is `label` or one of the former names."""
     projects = projects if projects is not None else session.annotation_projects.all()
     from collab.research.models import Reviewed
 
@@ -27,32 +33,80 @@ def annotation_rows(session: Session, projects=None) -> list[dict]:
                    .select_related("coder__project__codebook", "coder__user", "label").order_by("seq", "id"))
     for a in annotations:
         project = a.coder.project
-        rows.append({"project": project.name, "project_id": project.pk, "codebook": project.codebook.name,
-                     "codebook_version": a.codebook_version, "coder": a.coder.name, "coder_kind": a.coder.kind,
-                     "seq": a.seq, "label": a.label.name, "label_id": a.label_id, "start": a.start, "end": a.end,
+        rows.append({"type": "annotation", "project": project.name, "project_id": project.pk,
+                     "codebook": project.codebook.name, "codebook_version": a.codebook_version,
+                     "codebook_current_version": project.codebook.version, "coder": a.coder.name,
+                     "coder_kind": a.coder.kind, "seq": a.seq, "label": a.label.name, "label_id": a.label_id,
+                     "label_former_names": a.label.former_names, "start": a.start, "end": a.end,
                      "quote": a.quote, "note": a.note or notes.get((a.coder_id, a.seq), ""), "gold": False})
     gold = (Adjudication.objects.filter(session=session, project__in=projects)
             .select_related("project__codebook").prefetch_related("labels").order_by("seq", "id"))
     for g in gold:
+        book = g.project.codebook
         for label in g.labels.all():
-            rows.append({"project": g.project.name, "project_id": g.project_id, "codebook": g.project.codebook.name,
-                         "codebook_version": g.project.codebook.version, "coder": "adjudicated",
-                         "coder_kind": "gold", "seq": g.seq, "label": label.name, "label_id": label.pk,
-                         "start": None, "end": None, "quote": "", "note": "", "gold": True})
+            rows.append({"type": "annotation", "project": g.project.name, "project_id": g.project_id,
+                         "codebook": book.name, "codebook_version": book.version,
+                         "codebook_current_version": book.version, "coder": "adjudicated", "coder_kind": "gold",
+                         "seq": g.seq, "label": label.name, "label_id": label.pk,
+                         "label_former_names": label.former_names, "start": None, "end": None, "quote": "",
+                         "note": "", "gold": True})
     return rows
 
 
-def export_chunks(session: Session, *, format: str, annotations: bool, projects=None) -> Iterator[str]:
-    rows = annotation_rows(session, projects) if annotations else []
+def review_rows(session: Session, projects=None) -> list[dict]:
+    """Every coder's note on an event, and every event a coder reviewed and
+    found no label for (`no_label`), as export lines: notes and "none
+    applies" exist on events with no annotation too."""
+    from collab.research.models import Reviewed
+
+    projects = projects if projects is not None else session.annotation_projects.all()
+    labelled = set(Annotation.objects.filter(session=session, coder__project__in=projects)
+                   .values_list("coder_id", "seq"))
+    rows = []
+    for r in (Reviewed.objects.filter(session=session, coder__project__in=projects)
+              .select_related("coder__project", "coder__user").order_by("seq", "coder_id")):
+        no_label = (r.coder_id, r.seq) not in labelled
+        if r.note or no_label:
+            rows.append({"type": "review", "project": r.coder.project.name, "project_id": r.coder.project_id,
+                         "coder": r.coder.name, "coder_kind": r.coder.kind, "seq": r.seq, "note": r.note,
+                         "no_label": no_label})
+    return rows
+
+
+def _csv_cells(session: Session, projects=None) -> dict[int, list[str]]:
+    """The CSV annotation columns per seq: labels (label@coder;...), gold,
+    no_label (coders who found none applies), notes and annotations (JSON
+    lists of the review and annotation lines)."""
+    cells: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for r in annotation_rows(session, projects):
+        row = cells[r["seq"]]
+        (row["gold"] if r["gold"] else row["labels"]).append(r["label"] if r["gold"] else f"{r['label']}@{r['coder']}")
+        row["annotations"].append({k: v for k, v in r.items() if k not in {"type", "seq"}})
+    for r in review_rows(session, projects):
+        row = cells[r["seq"]]
+        if r["no_label"]:
+            row["no_label"].append(r["coder"])
+        if r["note"]:
+            row["notes"].append({"project": r["project"], "coder": r["coder"], "note": r["note"]})
+    return {seq: [";".join(row["labels"]), ";".join(row["gold"]), ";".join(row["no_label"]),
+                  exchange.dumps(row["notes"]) if row["notes"] else "",
+                  exchange.dumps(row["annotations"]) if row["annotations"] else ""]
+            for seq, row in cells.items()}
+
+
+def export_sessions(sessions, *, format: str, annotations: bool, projects=None) -> Iterator[str]:
+    """Sessions in one file: JSONL as one section per session (its header,
+    events, then with `annotations` its annotation and review lines); CSV
+    with one header row and a `session` column."""
     if format == "csv":
-        by_seq = None
-        if annotations:
-            labels, gold = defaultdict(list), defaultdict(list)
-            for r in rows:
-                (gold if r["gold"] else labels)[r["seq"]].append(r["label"] if r["gold"] else f"{r['label']}@{r['coder']}")
-            by_seq = {seq: (";".join(labels[seq]), ";".join(gold[seq])) for seq in set(labels) | set(gold)}
-        return exchange.export_csv(session, by_seq)
-    return exchange.export_jsonl(session, rows)
+        return exchange.export_csv(sessions, (lambda s: _csv_cells(s, projects)) if annotations else None)
+    return chain.from_iterable(
+        exchange.export_jsonl(s, chain(annotation_rows(s, projects), review_rows(s, projects)) if annotations else ())
+        for s in sessions)
+
+
+def export_chunks(session: Session, *, format: str, annotations: bool, projects=None) -> Iterator[str]:
+    return export_sessions([session], format=format, annotations=annotations, projects=projects)
 
 
 def codebooks_for(user):

@@ -57,12 +57,16 @@ def transcript_import(request):
         messages.error(request, "Choose a .jsonl file to import.")
         return redirect("research_home")
     try:
-        session = services.transcript_import(owner=request.user, stream=upload)
+        sessions = services.transcript_import(owner=request.user, stream=upload)
     except ImportRefused as exc:
         messages.error(request, f"Not imported: {exc}. Nothing was saved.")
         return redirect("research_home")
-    messages.success(request, f"Imported {session.last_seq} events as a finished, read-only session.")
-    return redirect("session_transcript", session.pk)
+    if len(sessions) == 1:
+        messages.success(request, f"Imported {sessions[0].last_seq} events as a finished, read-only session.")
+        return redirect("session_transcript", sessions[0].pk)
+    messages.success(request, f"Imported {len(sessions)} sessions ({sum(s.last_seq for s in sessions)} events) "
+                              "as finished, read-only sessions: " + ", ".join(f"#{s.pk} {s.title}" for s in sessions))
+    return redirect("research_home")
 
 
 REPLAY_WINDOW = 60  # events rendered into the page around the position: a screenful and then some
@@ -476,11 +480,9 @@ def project_export(request, pk):
     _owner_only(request, project)
     fmt = "csv" if request.GET.get("format") == "csv" else "jsonl"
 
-    def chunks():
-        for session in project.sessions.order_by("pk"):
-            yield from selectors.export_chunks(session, format=fmt, annotations=True, projects=[project])
-
-    response = StreamingHttpResponse(chunks(), content_type="text/csv; charset=utf-8" if fmt == "csv"
+    chunks = selectors.export_sessions(project.sessions.order_by("pk"), format=fmt, annotations=True,
+                                       projects=[project])
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8" if fmt == "csv"
                                      else "application/x-ndjson; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="collab-project-{project.pk}.{fmt}"'
     return response

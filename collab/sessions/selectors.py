@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.db.models.fields.json import KeyTextTransform
 
+from collab.live import actions
 from collab.sessions.events import serialize
 from collab.sessions.models import Event, Membership, Seat, Session
 
@@ -181,6 +182,35 @@ class TranscriptFilter:
 TRANSCRIPT_FILTERS: dict[str, TranscriptFilter] = {}
 
 
+def shown_text(kind: str, payload: dict) -> str:
+    """The words the page shows for an action or a plan event (see
+    templates/live/event.html and action.html), for text search."""
+    if kind == Event.Kind.ACTION:
+        view = actions.action_view(payload.get("action"))
+        parts = [view.get("summary"), view.get("message"), view.get("rationale"), *view.get("items", [])]
+        for key in ("sections", "scores", "fields"):
+            parts += [str(x) for pair in view.get(key, []) for x in pair]
+        return "\n".join(str(p) for p in parts if p)
+    if kind == Event.Kind.PLAN:
+        plan = payload.get("plan") if isinstance(payload.get("plan"), dict) else {}
+        steps = [*(plan.get("steps") or []), *(c.get("after") for c in payload.get("diff") or [] if isinstance(c, dict))]
+        return "\n".join([str(payload.get("why") or ""), *(str(s.get("text") or "") for s in steps if isinstance(s, dict))])
+    return ""
+
+
+def text_search(session: Session, text: str) -> Q:
+    """Events whose shown text holds `text` (any case): a message's or
+    notice's text, a vote's choice and reason, an action's content, a plan's
+    reason and steps. Actions and plans have nested shapes, so their few
+    rows are matched here rather than in SQL."""
+    needle = text.casefold()
+    nested = [seq for seq, kind, payload in Event.objects.filter(
+        session=session, kind__in=[Event.Kind.ACTION, Event.Kind.PLAN]).values_list("seq", "kind", "payload").iterator()
+        if needle in shown_text(kind, payload or {}).casefold()]
+    return (Q(payload__text__icontains=text) | Q(seq__in=nested)
+            | Q(kind=Event.Kind.VOTE) & (Q(payload__reason__icontains=text) | Q(payload__vote__icontains=text)))
+
+
 def transcript_events(session: Session, user, params) -> tuple[object, dict]:
     """The events a transcript shows under its filters (actor, kind, turn,
     text, and any added filter), and the filters that were applied."""
@@ -194,7 +224,7 @@ def transcript_events(session: Session, user, params) -> tuple[object, dict]:
         rows, applied["round"] = rows.filter(turn_index=int(params["round"])), params["round"]
     text = (params.get("q") or "").strip()[:200]
     if text:
-        rows, applied["q"] = rows.filter(payload__text__icontains=text), text
+        rows, applied["q"] = rows.filter(text_search(session, text)), text
     for extra in TRANSCRIPT_FILTERS.values():
         if params.get(extra.name):
             rows, applied[extra.name] = rows.filter(seq__in=extra.seqs(session, user, params[extra.name])), params[extra.name]

@@ -22,9 +22,9 @@ class Command(BaseCommand):
         out = open(output, "w", encoding="utf-8", newline="") if output else None
         write = out.write if out else lambda chunk: self.stdout.write(chunk, ending="")
         try:
-            for pk in session_ids:
-                for chunk in selectors.export_chunks(sessions[pk], format=format, annotations=annotations):
-                    write(chunk)
+            for chunk in selectors.export_sessions([sessions[pk] for pk in session_ids], format=format,
+                                                   annotations=annotations):
+                write(chunk)
         finally:
             if out:
                 out.close()

@@ -6,7 +6,7 @@ from collab.research.exchange import ImportRefused
 
 
 class Command(BaseCommand):
-    help = "Import a collab.transcript JSONL file as a finished, read-only session."
+    help = "Import a collab.transcript JSONL file (one or more sessions) as finished, read-only sessions."
 
     def add_arguments(self, parser):
         parser.add_argument("file")
@@ -16,9 +16,10 @@ class Command(BaseCommand):
         owner, _ = User.objects.get_or_create(username=user)
         try:
             with open(file, "rb") as stream:
-                session = services.transcript_import(owner=owner, stream=stream)
+                sessions = services.transcript_import(owner=owner, stream=stream)
         except OSError as exc:
             raise CommandError(str(exc)) from None
         except ImportRefused as exc:
             raise CommandError(f"not imported: {exc}") from None
-        self.stdout.write(f"imported session {session.pk}: {session.title} ({session.last_seq} events)")
+        for session in sessions:
+            self.stdout.write(f"imported session {session.pk}: {session.title} ({session.last_seq} events)")
