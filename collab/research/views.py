@@ -151,6 +151,11 @@ def _posted_labels(post) -> list[dict]:
     return labels
 
 
+NEW_LABEL_ROWS = 3  # empty rows under a codebook's labels; the form's "Add label" button adds more
+# Distinct defaults for new labels' colours, one per number key.
+NEW_LABEL_COLORS = ["#4f46e5", "#16a34a", "#dc2626", "#d97706", "#0891b2", "#c026d3", "#65a30d", "#475569", "#db2777"]
+
+
 @login_required
 def codebook_detail(request, pk):
     codebook = _codebook(request, pk)
@@ -174,9 +179,21 @@ def codebook_edit(request, pk=None):
         else:
             messages.success(request, f"Saved as version {codebook.version}.")
             return redirect("codebook_detail", codebook.pk)
-    labels = list(codebook.labels.all()) if codebook else []
+    if error:  # what the user typed comes back, rows they left empty included
+        rows = [{**label, "new": label["id"] is None} for label in _posted_labels(request.POST)]
+        blank = 0 if any(row["new"] and not row["name"] for row in rows) else 1
+    else:
+        rows = [{"id": label.pk, "name": label.name, "color": label.color, "definition": label.definition,
+                 "example": label.example, "retired": label.retired, "new": False}
+                for label in (codebook.labels.all() if codebook else [])]
+        blank = NEW_LABEL_ROWS
+    rows += [{"id": None, "name": "", "color": "", "definition": "", "example": "", "retired": False, "new": True}
+             for _ in range(blank)]
+    for i, row in enumerate(rows):
+        row["color"] = row["color"] or NEW_LABEL_COLORS[i % len(NEW_LABEL_COLORS)]
     return render(request, "research/codebook_form.html", {
-        "codebook": codebook, "labels": labels, "blank_rows": range(len(labels), len(labels) + 3), "error": error,
+        "codebook": codebook, "rows": rows, "colors": NEW_LABEL_COLORS, "error": error,
+        "multi_label": bool(request.POST.get("multi_label")) if error else bool(codebook and codebook.multi_label),
         "posted": request.POST if error else None}, status=400 if error else 200)
 
 
