@@ -115,3 +115,24 @@ def test_add_sessions_refused_keeps_ticks(client, owner, sessions, outsider):
     assert response.status_code == 400 and "Not added" in page
     assert f'value="{second.pk}" checked' in page and f'value="{third.pk}" checked' not in page
     assert list(project.sessions.values_list("pk", flat=True)) == [first.pk]
+
+
+def test_codebook_page_numbers_keys_as_the_coding_palette_does(client, owner, outsider, sessions):
+    book = codebook_save(owner=owner, codebook=None, name="Stance", labels=[
+        {"name": "agree", "color": "#16a34a"}, {"name": "object", "color": "#dc2626"}, {"name": "ask", "color": "#0891b2"}])
+    agree, objects, ask = book.labels.all()
+    client.force_login(owner)
+    client.post(f"/research/codebooks/{book.pk}/edit/", labels_post([
+        {"id": agree.pk, "name": "agree", "color": "#16a34a"},
+        {"id": objects.pk, "name": "object", "color": "#dc2626", "retired": "1"},
+        {"id": ask.pk, "name": "ask", "color": "#0891b2"}], name="Stance"))
+    page = client.get(f"/research/codebooks/{book.pk}/").content.decode()
+    keys = re.findall(r"<td>(?:<kbd>(\d)</kbd>|<span class=\"muted\">(retired)</span>)</td>", page)
+    assert [k or r for k, r in keys] == ["1", "retired", "2"]
+
+    client.post("/research/projects/new/", {"name": "P", "codebook": book.pk, "sessions": [sessions[0].pk]})
+    project = Project.objects.get()
+    client.post(f"/research/projects/{project.pk}/coders/", {"username": "outsider"})
+    client.force_login(outsider)
+    code = client.get(f"/research/projects/{project.pk}/code/{sessions[0].pk}/").content.decode()
+    assert re.findall(r'data-name="(\w+)"><kbd>(\d)</kbd>', code) == [("agree", "1"), ("ask", "2")]

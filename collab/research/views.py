@@ -159,8 +159,13 @@ NEW_LABEL_COLORS = ["#4f46e5", "#16a34a", "#dc2626", "#d97706", "#0891b2", "#c02
 @login_required
 def codebook_detail(request, pk):
     codebook = _codebook(request, pk)
+    labels = list(codebook.labels.all())
+    for label in labels:
+        label.key = None
+    for key, label in enumerate((label for label in labels if not label.retired), start=1):
+        label.key = key  # the coding palette's number key: it numbers the labels in use only
     return render(request, "research/codebook_detail.html", {
-        "codebook": codebook, "labels": codebook.labels.all(),
+        "codebook": codebook, "labels": labels,
         "can_edit": permissions.allowed(request.user, "edit", codebook)})
 
 
