@@ -34,12 +34,17 @@ def annotation_rows(session: Session, projects=None) -> list[dict]:
     gold = (Adjudication.objects.filter(session=session, project__in=projects)
             .select_related("project__codebook").prefetch_related("labels").order_by("seq", "id"))
     for g in gold:
-        for label in g.labels.all():
+        # A decision that no label applies is one gold row with a null label, so it reads apart from "undecided".
+        for label in g.labels.all() or [None]:
             rows.append({"project": g.project.name, "project_id": g.project_id, "codebook": g.project.codebook.name,
                          "codebook_version": g.project.codebook.version, "coder": "adjudicated",
-                         "coder_kind": "gold", "seq": g.seq, "label": label.name, "label_id": label.pk,
+                         "coder_kind": "gold", "seq": g.seq, "label": label.name if label else None,
+                         "label_id": label.pk if label else None,
                          "start": None, "end": None, "quote": "", "note": "", "gold": True})
     return rows
+
+
+GOLD_NONE = "(none applies)"  # the CSV gold column of an event adjudicated as having no label
 
 
 def export_chunks(session: Session, *, format: str, annotations: bool, projects=None) -> Iterator[str]:
@@ -49,7 +54,10 @@ def export_chunks(session: Session, *, format: str, annotations: bool, projects=
         if annotations:
             labels, gold = defaultdict(list), defaultdict(list)
             for r in rows:
-                (gold if r["gold"] else labels)[r["seq"]].append(r["label"] if r["gold"] else f"{r['label']}@{r['coder']}")
+                if r["gold"]:
+                    gold[r["seq"]].append(GOLD_NONE if r["label"] is None else r["label"])
+                else:
+                    labels[r["seq"]].append(f"{r['label']}@{r['coder']}")
             by_seq = {seq: (";".join(labels[seq]), ";".join(gold[seq])) for seq in set(labels) | set(gold)}
         return exchange.export_csv(session, by_seq)
     return exchange.export_jsonl(session, rows)

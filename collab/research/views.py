@@ -471,18 +471,26 @@ def project_adjudicate(request, pk):
     project = _project(request, pk)
     _owner_only(request, project)
     if request.method == "POST":
+        picked = request.POST.getlist("label")
+        label_ids = [x for x in picked if x.isdigit()]
         try:
+            # "none applies" is a choice of its own, so an empty form never overwrites a decision by accident.
+            if "none" in picked and label_ids:
+                raise annotation.AnnotationError("“none applies” cannot go with a label")
+            if "none" not in picked and not label_ids:
+                raise annotation.AnnotationError("choose a label, or “none applies”")
             annotation.adjudicate(project=project, by=request.user, session_id=int(request.POST.get("session", 0)),
-                                  seq=int(request.POST.get("seq", 0)),
-                                  label_ids=[x for x in request.POST.getlist("label") if x.isdigit()])
+                                  seq=int(request.POST.get("seq", 0)), label_ids=label_ids)
         except (annotation.AnnotationError, ValueError) as exc:
             messages.error(request, f"Not recorded: {exc}.")
         else:
             messages.success(request, f"Gold label recorded for #{request.POST.get('seq')}.")
         return redirect(f"{reverse('project_adjudicate', args=[project.pk])}#d-{request.POST.get('session')}-{request.POST.get('seq')}")
-    return render(request, "research/adjudicate.html", {
-        "project": project, "rows": selectors.disagreements(project),
-        "labels": project.codebook.labels.filter(retired=False)})
+    labels = list(project.codebook.labels.all())
+    rows = selectors.disagreements(project)
+    for row in rows:  # a retired label stays on offer where it is the recorded gold, so saving keeps it
+        row["choices"] = [label for label in labels if not label.retired or label.pk in (row["gold"] or [])]
+    return render(request, "research/adjudicate.html", {"project": project, "rows": rows})
 
 
 @login_required
