@@ -158,6 +158,15 @@ def progress(project: Project, coders: list[Coder]) -> dict[int, dict]:
     return out
 
 
+def next_to_code(project: Project, coder: Coder) -> tuple[int, int] | None:
+    """(session id, seq) of the coder's first unreviewed event, in session
+    then seq order; None once they have reviewed every one."""
+    from collab.research.models import Reviewed
+
+    done = set(Reviewed.objects.filter(coder=coder).values_list("session_id", "seq"))
+    return next((unit for unit in project_units(project) if unit not in done), None)
+
+
 CODE_PAGE = 100  # codable events per coding page
 
 

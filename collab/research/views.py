@@ -282,6 +282,8 @@ def project_detail(request, pk):
     return render(request, "research/project_detail.html", {
         "project": project, "is_owner": is_owner, "me": me, "coders": coders, "progress": progress,
         "sessions": sessions, "my_counts": removal["coders"].get(me.pk) if me else None,
+        "next_unit": selectors.next_to_code(project, me) if me else None,
+        "my_done": progress[me.pk]["done"] if me else 0,
         "coder_rows": [{"coder": c, "progress": progress[c.pk], "removes": removal["coders"][c.pk]} for c in coders]
         if is_owner else [],
         "session_rows": [{"session": s, "removes": removal["sessions"][s.pk]} for s in sessions],
