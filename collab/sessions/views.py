@@ -198,7 +198,8 @@ def session_transcript(request, pk):
             rows, applied = _visible_rows(shown["view"], *selectors.transcript_events(session, request.user, {}))
         page_number = rows.filter(seq__lt=int(target)).count() // TRANSCRIPT_PAGE + 1
     page = Paginator(rows, TRANSCRIPT_PAGE).get_page(page_number)
-    rendered = [(e.seq, e.kind == "message" and e.actor in roles, fragments.render_event(serialize(e), roles))
+    with_calls = selectors.turns_with_calls(session.pk, page) if capacity in SEES_CALLS else set()
+    rendered = [(e.seq, (e.turn_index, e.actor) in with_calls, fragments.render_event(serialize(e), roles))
                 for e in page]
     query = request.GET.copy()
     query.pop("page", None)
@@ -214,9 +215,11 @@ def session_transcript(request, pk):
         "extra_filters": [(f, f.choices(session, request.user), str(applied.get(f.name, "")))
                           for f in selectors.TRANSCRIPT_FILTERS.values()],
         "target": int(target) if target.isdigit() else None, "is_owner": capacity == Membership.Capacity.OWNER,
-        "sees_calls": capacity in {Membership.Capacity.OWNER, Membership.Capacity.OBSERVER,
-                                   Membership.Capacity.ANNOTATOR},
     })
+
+
+# Who may open the prompt and model calls behind a message (the research app's "model_calls" permission).
+SEES_CALLS = {Membership.Capacity.OWNER, Membership.Capacity.OBSERVER, Membership.Capacity.ANNOTATOR}
 
 
 def _visible_rows(view, rows, applied):
