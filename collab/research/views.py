@@ -1,6 +1,7 @@
 """Thin doors over the workbench's services and selectors. Every view
 checks access through permissions.require."""
 
+import itertools
 import json
 
 from django.contrib import messages
@@ -159,11 +160,9 @@ NEW_LABEL_COLORS = ["#4f46e5", "#16a34a", "#dc2626", "#d97706", "#0891b2", "#c02
 @login_required
 def codebook_detail(request, pk):
     codebook = _codebook(request, pk)
-    labels = list(codebook.labels.all())
-    for label in labels:
-        label.key = None
-    for key, label in enumerate((label for label in labels if not label.retired), start=1):
-        label.key = key  # the coding palette's number key: it numbers the labels in use only
+    labels, keys = list(codebook.labels.all()), itertools.count(1)
+    for label in labels:  # the coding palette's number keys: they number the labels in use only
+        label.key = None if label.retired else next(keys)
     return render(request, "research/codebook_detail.html", {
         "codebook": codebook, "labels": labels,
         "can_edit": permissions.allowed(request.user, "edit", codebook)})
