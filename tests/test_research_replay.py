@@ -108,8 +108,10 @@ def test_dense_sessions_get_merged_scrubber_marks(client, owner):
     dense = run_session(owner, pad_to=1200, title="Dense")
     client.force_login(owner)
     page = client.get(f"/research/sessions/{dense.pk}/replay/").content.decode()
-    marks = re.findall(r'<span class="mark mark-(\w+)" style="left: ([\d.]+)%" data-seq="(\d+)" title="([^"]+)"', page)
+    marks = re.findall(r'<button type="button" class="mark mark-(\w+)" style="left: ([\d.]+)%" data-seq="(\d+)" title="([^"]+)"', page)
     assert 100 < len(marks) <= 200
     assert all(0 <= float(left) <= 100 for _, left, _, _ in marks)
     assert any("intervention" in title and "vote" in title for _, _, _, title in marks)
     assert {kind for kind, _, _, _ in marks} == {"intervention"}  # the most notable kind leads each slot
+    # Reachable by keyboard as one tab stop, each named for a screen reader.
+    assert page.count('tabindex="0"></button>') == 1 and page.count('aria-label="Jump to #') == len(marks)

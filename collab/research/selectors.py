@@ -43,14 +43,18 @@ def annotation_rows(session: Session, projects=None) -> list[dict]:
             .select_related("project__codebook").prefetch_related("labels").order_by("seq", "id"))
     for g in gold:
         book = g.project.codebook
-        for label in g.labels.all():
+        # A decision that no label applies is one gold row with a null label, so it reads apart from "undecided".
+        for label in g.labels.all() or [None]:
             rows.append({"type": "annotation", "project": g.project.name, "project_id": g.project_id,
                          "codebook": book.name, "codebook_version": book.version,
                          "codebook_current_version": book.version, "coder": "adjudicated", "coder_kind": "gold",
-                         "seq": g.seq, "label": label.name, "label_id": label.pk,
-                         "label_former_names": label.former_names, "start": None, "end": None, "quote": "",
-                         "note": "", "gold": True})
+                         "seq": g.seq, "label": label.name if label else None, "label_id": label.pk if label else None,
+                         "label_former_names": label.former_names if label else [], "start": None, "end": None,
+                         "quote": "", "note": "", "gold": True})
     return rows
+
+
+GOLD_NONE = "(none applies)"  # the CSV gold column of an event adjudicated as having no label
 
 
 def review_rows(session: Session, projects=None) -> list[dict]:
@@ -80,7 +84,10 @@ def _csv_cells(session: Session, projects=None) -> dict[int, list[str]]:
     cells: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for r in annotation_rows(session, projects):
         row = cells[r["seq"]]
-        (row["gold"] if r["gold"] else row["labels"]).append(r["label"] if r["gold"] else f"{r['label']}@{r['coder']}")
+        if r["gold"]:
+            row["gold"].append(GOLD_NONE if r["label"] is None else r["label"])
+        else:
+            row["labels"].append(f"{r['label']}@{r['coder']}")
         row["annotations"].append({k: v for k, v in r.items() if k not in {"type", "seq"}})
     for r in review_rows(session, projects):
         row = cells[r["seq"]]
@@ -202,6 +209,15 @@ def progress(project: Project, coders: list[Coder]) -> dict[int, dict]:
                          "percent": round(100 * reviewed / len(units)) if units else 0,
                          "sessions": {s: (done[s], totals[s]) for s in totals}}
     return out
+
+
+def next_to_code(project: Project, coder: Coder) -> tuple[int, int] | None:
+    """(session id, seq) of the coder's first unreviewed event, in session
+    then seq order; None once they have reviewed every one."""
+    from collab.research.models import Reviewed
+
+    done = set(Reviewed.objects.filter(coder=coder).values_list("session_id", "seq"))
+    return next((unit for unit in project_units(project) if unit not in done), None)
 
 
 CODE_PAGE = 100  # codable events per coding page

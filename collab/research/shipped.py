@@ -6,9 +6,10 @@ SHIPPED = [
         "key": "communication-failures",
         "name": "Communication failures between teammates",
         "description": "Where messages between teammates fail the team. Code the message that fails, or the span in it.",
-        "source": "CooperBench: Why Coding Agents Cannot be Your Teammates Yet. Its failure taxonomy for agents "
-                  "sharing a codebase: vague, ill-timed or inaccurate messages, deviation from commitments, and "
-                  "wrong expectations about a teammate's plan.",
+        "source": "Khatua, Zhu et al. (2026), CooperBench: Why Coding Agents Cannot be Your Teammates Yet. Its "
+                  "failure taxonomy for agents sharing a codebase: vague, ill-timed or inaccurate messages, deviation "
+                  "from commitments, and wrong expectations about a teammate's plan.",
+        "source_url": "https://arxiv.org/abs/2601.13295",
         "multi_label": True,
         "labels": [
             ("Vague message", "#2563eb", "A message too unspecific for the teammate to act on (no file, no "
@@ -27,9 +28,10 @@ SHIPPED = [
         "key": "team-process",
         "name": "Team process with an expert",
         "description": "How a team treats its most knowledgeable member. Code the message where the team's decision moves.",
-        "source": "Multi-Agent Teams Hold Experts Back: teams given a known expert often fail to weight the "
-                  "expert's judgement (NASA Moon survival and Lost at Sea tasks); the synergy gap is the loss "
-                  "against the best member.",
+        "source": "Pappu et al. (2026), Multi-Agent Teams Hold Experts Back: teams given a known expert often fail "
+                  "to weight the expert's judgement (NASA Moon survival and Lost at Sea tasks); the synergy gap is "
+                  "the loss against the best member.",
+        "source_url": "https://arxiv.org/abs/2602.01011",
         "multi_label": False,
         "labels": [
             ("Expert leveraged", "#16a34a", "The team adopts the expert's judgement because of the expertise.",
@@ -46,9 +48,11 @@ SHIPPED = [
         "key": "social-dilemma-cooperation",
         "name": "Cooperation in social dilemmas",
         "description": "Moves that build or break cooperation over a shared resource or in giving games.",
-        "source": "Cooperate or Collapse (GovSim; Piatti et al. 2024): negotiating catch limits for a common "
-                  "fishery; and Cultural Evolution of Cooperation among LLM Agents (Vallinder & Hughes 2024): the "
-                  "donor game with reputation and costly punishment.",
+        "source": "Piatti, Jin, Kleiman-Weiner, Schölkopf, Sachan & Mihalcea (2024), Cooperate or Collapse: "
+                  "Emergence of Sustainable Cooperation in a Society of LLM Agents (GovSim): negotiating catch limits "
+                  "for a common fishery; and Vallinder & Hughes (2024), Cultural Evolution of Cooperation among LLM "
+                  "Agents (https://arxiv.org/abs/2412.10270): the donor game with reputation and costly punishment.",
+        "source_url": "https://arxiv.org/abs/2404.16698",
         "multi_label": True,
         "labels": [
             ("Proposes a limit", "#2563eb", "Suggests a cap or rule on taking from the commons.",
@@ -66,8 +70,10 @@ SHIPPED = [
         "key": "leadership",
         "name": "Leadership",
         "description": "Who leads the team, and how.",
-        "source": "Team constructs from Boosting Team Modeling (TRENN) and Code Collaborate: emergent leadership "
-                  "and leadership style (directive, supportive) annotated in team conversations.",
+        "source": "Team constructs from De Luca, Varni & Passerini (2025), Boosting Team Modeling through "
+                  "Tempo-Relational Representation Learning (TRENN), and Code Collaborate: emergent leadership and "
+                  "leadership style (directive, supportive) annotated in team conversations.",
+        "source_url": "https://arxiv.org/abs/2507.13305",
         "multi_label": True,
         "labels": [
             ("Emergent leader", "#7c3aed", "An agent without an assigned lead role takes charge of the team's direction.",
@@ -87,7 +93,7 @@ def install(Codebook, Label) -> None:
         book, _ = Codebook.objects.update_or_create(
             key=spec["key"], owner=None,
             defaults={"name": spec["name"], "description": spec["description"], "source": spec["source"],
-                      "multi_label": spec["multi_label"]})
+                      "source_url": spec["source_url"], "multi_label": spec["multi_label"]})
         for order, (name, color, definition, example) in enumerate(spec["labels"]):
             Label.objects.update_or_create(codebook=book, name=name, defaults={
                 "color": color, "definition": definition, "example": example, "order": order})

@@ -1,6 +1,7 @@
 """Thin doors over the workbench's services and selectors. Every view
 checks access through permissions.require."""
 
+import itertools
 import json
 
 from django.contrib import messages
@@ -155,11 +156,19 @@ def _posted_labels(post) -> list[dict]:
     return labels
 
 
+NEW_LABEL_ROWS = 3  # empty rows under a codebook's labels; the form's "Add label" button adds more
+# Distinct defaults for new labels' colours, one per number key.
+NEW_LABEL_COLORS = ["#4f46e5", "#16a34a", "#dc2626", "#d97706", "#0891b2", "#c026d3", "#65a30d", "#475569", "#db2777"]
+
+
 @login_required
 def codebook_detail(request, pk):
     codebook = _codebook(request, pk)
+    labels, keys = list(codebook.labels.all()), itertools.count(1)
+    for label in labels:  # the coding palette's number keys: they number the labels in use only
+        label.key = None if label.retired else next(keys)
     return render(request, "research/codebook_detail.html", {
-        "codebook": codebook, "labels": codebook.labels.all(),
+        "codebook": codebook, "labels": labels,
         "can_edit": permissions.allowed(request.user, "edit", codebook)})
 
 
@@ -178,9 +187,21 @@ def codebook_edit(request, pk=None):
         else:
             messages.success(request, f"Saved as version {codebook.version}.")
             return redirect("codebook_detail", codebook.pk)
-    labels = list(codebook.labels.all()) if codebook else []
+    if error:  # what the user typed comes back, rows they left empty included
+        rows = [{**label, "new": label["id"] is None} for label in _posted_labels(request.POST)]
+        blank = 0 if any(row["new"] and not row["name"] for row in rows) else 1
+    else:
+        rows = [{"id": label.pk, "name": label.name, "color": label.color, "definition": label.definition,
+                 "example": label.example, "retired": label.retired, "new": False}
+                for label in (codebook.labels.all() if codebook else [])]
+        blank = NEW_LABEL_ROWS
+    rows += [{"id": None, "name": "", "color": "", "definition": "", "example": "", "retired": False, "new": True}
+             for _ in range(blank)]
+    for i, row in enumerate(rows):
+        row["color"] = row["color"] or NEW_LABEL_COLORS[i % len(NEW_LABEL_COLORS)]
     return render(request, "research/codebook_form.html", {
-        "codebook": codebook, "labels": labels, "blank_rows": range(len(labels), len(labels) + 3), "error": error,
+        "codebook": codebook, "rows": rows, "colors": NEW_LABEL_COLORS, "error": error,
+        "multi_label": bool(request.POST.get("multi_label")) if error else bool(codebook and codebook.multi_label),
         "posted": request.POST if error else None}, status=400 if error else 200)
 
 
@@ -264,6 +285,8 @@ def project_detail(request, pk):
     return render(request, "research/project_detail.html", {
         "project": project, "is_owner": is_owner, "me": me, "coders": coders, "progress": progress,
         "sessions": sessions, "my_counts": removal["coders"].get(me.pk) if me else None,
+        "next_unit": selectors.next_to_code(project, me) if me else None,
+        "my_done": progress[me.pk]["done"] if me else 0,
         "coder_rows": [{"coder": c, "progress": progress[c.pk], "removes": removal["coders"][c.pk]} for c in coders]
         if is_owner else [],
         "session_rows": [{"session": s, "removes": removal["sessions"][s.pk]} for s in sessions],
@@ -453,18 +476,26 @@ def project_adjudicate(request, pk):
     project = _project(request, pk)
     _owner_only(request, project)
     if request.method == "POST":
+        picked = request.POST.getlist("label")
+        label_ids = [x for x in picked if x.isdigit()]
         try:
+            # "none applies" is a choice of its own, so an empty form never overwrites a decision by accident.
+            if "none" in picked and label_ids:
+                raise annotation.AnnotationError("“none applies” cannot go with a label")
+            if "none" not in picked and not label_ids:
+                raise annotation.AnnotationError("choose a label, or “none applies”")
             annotation.adjudicate(project=project, by=request.user, session_id=int(request.POST.get("session", 0)),
-                                  seq=int(request.POST.get("seq", 0)),
-                                  label_ids=[x for x in request.POST.getlist("label") if x.isdigit()])
+                                  seq=int(request.POST.get("seq", 0)), label_ids=label_ids)
         except (annotation.AnnotationError, ValueError) as exc:
             messages.error(request, f"Not recorded: {exc}.")
         else:
             messages.success(request, f"Gold label recorded for #{request.POST.get('seq')}.")
         return redirect(f"{reverse('project_adjudicate', args=[project.pk])}#d-{request.POST.get('session')}-{request.POST.get('seq')}")
-    return render(request, "research/adjudicate.html", {
-        "project": project, "rows": selectors.disagreements(project),
-        "labels": project.codebook.labels.filter(retired=False)})
+    labels = list(project.codebook.labels.all())
+    rows = selectors.disagreements(project)
+    for row in rows:  # a retired label stays on offer where it is the recorded gold, so saving keeps it
+        row["choices"] = [label for label in labels if not label.retired or label.pk in (row["gold"] or [])]
+    return render(request, "research/adjudicate.html", {"project": project, "rows": rows})
 
 
 @login_required

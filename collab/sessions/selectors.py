@@ -104,6 +104,18 @@ def llm_calls_for(session_id: int, turn_index: int | None, actor: str) -> list:
     return list(LLMCall.objects.filter(session_id=session_id, turn_index=turn_index, actor=actor).order_by("id"))
 
 
+def turns_with_calls(session_id: int, events) -> set[tuple[int, str]]:
+    """(turn index, actor) of those `events` that have model calls behind
+    them, in one query; an imported session has none."""
+    from collab.sessions.models import LLMCall
+
+    turns = {e.turn_index for e in events if e.turn_index is not None}
+    if not turns:
+        return set()
+    return set(LLMCall.objects.filter(session_id=session_id, turn_index__in=turns)
+               .values_list("turn_index", "actor").distinct())
+
+
 def stats(session: Session) -> dict:
     return {
         "status": session.status, "turn": session.next_turn, "max_turns": session.max_turns,

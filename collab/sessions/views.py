@@ -191,26 +191,35 @@ def session_transcript(request, pk):
     rows, applied = _visible_rows(shown["view"], *selectors.transcript_events(session, request.user, request.GET))
     target = request.GET.get("seq", "")
     page_number = request.GET.get("page")
+    dropped = {}
     if target.isdigit():
         if not rows.filter(seq=int(target)).exists():  # hidden by the filters: the link still opens it
+            dropped = applied
             rows, applied = _visible_rows(shown["view"], *selectors.transcript_events(session, request.user, {}))
         page_number = rows.filter(seq__lt=int(target)).count() // TRANSCRIPT_PAGE + 1
     page = Paginator(rows, TRANSCRIPT_PAGE).get_page(page_number)
-    rendered = [(e.seq, e.kind == "message" and e.actor in roles, fragments.render_event(serialize(e), roles))
+    with_calls = selectors.turns_with_calls(session.pk, page) if capacity in SEES_CALLS else set()
+    rendered = [(e.seq, (e.turn_index, e.actor) in with_calls, fragments.render_event(serialize(e), roles))
                 for e in page]
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("seq", None)
+    filtered_query = query.urlencode()  # the view the user asked for, before filters were dropped
+    for name in dropped:  # the pager pages through what is shown
+        query.pop(name, None)
     return render(request, "sessions/transcript.html", {
         **shown, "outcome_html": fragments.run_outcome(selectors.final_state(session)),
         "session": session, "page": page, "events": rendered, "scenario_html": _scenario_panel(session),
         "applied": applied, "choices": selectors.transcript_choices(session), "query": query.urlencode(),
+        "dropped": bool(dropped) and any(seq == int(target) for seq, _, _ in rendered), "filtered_query": filtered_query,
         "extra_filters": [(f, f.choices(session, request.user), str(applied.get(f.name, "")))
                           for f in selectors.TRANSCRIPT_FILTERS.values()],
         "target": int(target) if target.isdigit() else None, "is_owner": capacity == Membership.Capacity.OWNER,
-        "sees_calls": capacity in {Membership.Capacity.OWNER, Membership.Capacity.OBSERVER,
-                                   Membership.Capacity.ANNOTATOR},
     })
+
+
+# Who may open the prompt and model calls behind a message (the research app's "model_calls" permission).
+SEES_CALLS = {Membership.Capacity.OWNER, Membership.Capacity.OBSERVER, Membership.Capacity.ANNOTATOR}
 
 
 def _visible_rows(view, rows, applied):
