@@ -5,7 +5,7 @@ adjudication. Every write checks the caller here."""
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, Subquery
+from django.db.models import Exists, Func, Subquery, TextField
 from django.db.models.deletion import Collector
 
 from collab.research.models import (
@@ -220,6 +220,24 @@ def _reviewed(coder: Coder, session_id: int, seq: int) -> Reviewed:
     return row
 
 
+class PayloadText(Func):
+    """An event's payload text when it is a string, else NULL, in SQL: an
+    imported log may hold a number or a list there (a plain key lookup would
+    hand Django a number to json-decode, and on SQLite turn "42" into 42)."""
+
+    output_field = TextField()
+
+    def __init__(self):
+        super().__init__("payload")
+
+    def as_sql(self, compiler, connection, **extra):
+        payload, params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "postgresql":
+            return f"CASE WHEN jsonb_typeof({payload} -> 'text') = 'string' THEN {payload} ->> 'text' END", params * 2
+        return (f"CASE WHEN JSON_TYPE({payload}, '$.text') = 'text' THEN JSON_EXTRACT({payload}, '$.text') END",
+                params * 2)
+
+
 def _unit_and_label(project: Project, session_id: int, seq: int, label_id, *, text: bool) -> tuple[str, Label]:
     """The label and the codable event it goes on, checked in one query (the
     keypress path); the event's text too when a span needs it. Refusals name
@@ -231,15 +249,22 @@ def _unit_and_label(project: Project, session_id: int, seq: int, label_id, *, te
                                  kind__in=UNIT_KINDS)
     extra = {"unit": Exists(units)}
     if text:
-        extra["unit_text"] = Subquery(units.values("payload__text")[:1])
+        extra["unit_text"] = Subquery(units.annotate(text=PayloadText()).values("text")[:1])
     label = Label.objects.filter(pk=label_id, codebook=project.codebook_id).annotate(**extra).first()
     if label is None or not label.unit:
         event = _event(project, session_id, seq)  # names the event's problem, if it has one
-        return (event.payload or {}).get("text") or "", _label(project, label_id)
+        return _event_text(event), _label(project, label_id)
     if label.retired:
         raise AnnotationError(f"the label {label.name!r} is retired")
     value = getattr(label, "unit_text", None)
     return value if isinstance(value, str) else "", label
+
+
+def _event_text(event: Event) -> str:
+    """An event's text; an imported log may hold a number or a list there,
+    which is no text to mark a span in."""
+    value = (event.payload or {}).get("text") if isinstance(event.payload, dict) else None
+    return value if isinstance(value, str) else ""
 
 
 def _delete(rows: list[Annotation]) -> None:
@@ -404,7 +429,7 @@ def apply(*, project: Project, user, action: dict) -> dict:
             if label is None:
                 raise AnnotationError("that label is not in the project's codebook")
             start, end = _offset(row, "start"), _offset(row, "end")
-            text = (event.payload or {}).get("text") or ""
+            text = _event_text(event)
             restored.append(annotation_dict(Annotation.objects.create(
                 coder=coder, session_id=event.session_id, seq=event.seq, label=label, start=start, end=end,
                 quote=text[start:end] if start is not None and end is not None else "",
