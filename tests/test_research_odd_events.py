@@ -9,9 +9,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from collab.research import annotation, coder
 from collab.research.codebooks import codebook_save
-from collab.research.models import Annotation, Project
+from collab.research.models import Annotation, CoderCall, CoderRun, Project, Reviewed
 from collab.sessions import events as log
+from tests.engine_helpers import wait_until
 from tests.research_helpers import run_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,3 +69,33 @@ def test_a_span_on_non_string_text_is_refused_plainly_and_saving_goes_on(client,
                                                             "label": label.pk, "start": 0, "end": 1}])
     assert status == 200 and body["restored"][0]["quote"] == ""
     assert Annotation.objects.filter(seq=plain.seq, quote="plain").exists()
+
+
+def test_the_model_coder_codes_odd_events_and_a_fault_fails_the_run_visibly(client, owner, worker, monkeypatch):
+    session = odd_session(owner, [42, ["a", "list"], None, "We should cap the catch"])
+    book = codebook_save(owner=owner, codebook=None, name="Commons", labels=[
+        {"name": "Proposes a limit", "color": "#2563eb", "definition": "Suggests a cap on the catch"}])
+    project = annotation.project_create(owner=owner, name="Commons", codebook=book, sessions=[session])
+    client.force_login(owner)
+    client.post(f"/research/projects/{project.pk}/coder/", {"profile": ""})
+    run = wait_until(lambda: CoderRun.objects.exclude(status__in=["queued", "running"]).first(),
+                     timeout=60, what="the coder run to end")
+    assert (run.status, run.error, run.done) == ("done", "", run.total)
+    prompts = [call.messages[1]["content"] for call in CoderCall.objects.filter(run=run, seq__gte=7).order_by("seq")]
+    assert prompts[0].endswith("\n42") and prompts[1].endswith('\n["a", "list"]') and prompts[2].endswith(":\n")
+
+    # Any other fault (here: a broken reply parser) fails the run with a readable reason; it never stays running.
+    Reviewed.objects.filter(coder=run.coder).delete()
+    Annotation.objects.filter(coder=run.coder).delete()
+
+    def broken(*args):
+        raise RuntimeError("the parser broke")
+
+    monkeypatch.setattr(coder, "_parse", broken)
+    again = CoderRun.objects.create(coder=run.coder, provider="scripted", total=run.total)  # run here, not queued
+    assert coder.code_batch(again.pk, None) is False
+    again.refresh_from_db()
+    assert again.status == "failed" and again.finished_at and again.done == 0
+    assert again.error.startswith("stopped on event #") and "RuntimeError: the parser broke" in again.error
+    page = client.get(f"/research/projects/{project.pk}/").content.decode()
+    assert "RuntimeError: the parser broke" in page and 'data-status="failed"' in page
