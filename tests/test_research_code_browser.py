@@ -2,7 +2,9 @@
 that went wrong: a refused or broken reply is shown and the queue goes on;
 queued actions from another session are saved but drawn only there;
 ?seq=N, #u-N and #end open on their event; a chain of undos through a
-replaced label."""
+replaced label; a, a, u on two suggestions of one event."""
+
+import json
 
 import pytest
 from django.contrib.auth.models import User
@@ -11,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from collab.research import annotation
 from collab.research.codebooks import codebook_save
-from collab.research.models import Annotation, Reviewed
+from collab.research.models import Annotation, Coder, Reviewed
 from collab.sessions import events as log
 
 pytest.register_assert_rewrite("tests.browser")  # it is a plugin too: rewrite it before the import
@@ -143,3 +145,39 @@ def test_undo_twice_through_a_replaced_label(page, live_server_url, owner):
         assert [a.label.name for a in Annotation.objects.filter(seq=first)] == shown, key
     assert two.pk and three.pk
 
+
+def test_every_suggestion_on_an_event_takes_a_verdict_and_undo_resets_it(page, live_server_url, owner):
+    base = live_server_url
+    session = run_session(owner, pad_to=20, title="Suggested")
+    project, _seat, (one, two, three) = project_for(owner, [session], multi=True)
+    model = Coder.objects.create(project=project, kind=Coder.Kind.MODEL, model_name="scripted")
+    first = codable(session)[0]
+    suggested = [Annotation.objects.create(coder=model, session=session, seq=first, label=label)
+                 for label in (one, three)]
+    url = f"{base}/research/projects/{project.pk}/code/{session.pk}/"
+    log_in(page, base, "alice", "alice-pass-123")
+    open_code(page, url)
+    box = page.locator(f"#u-{first} .chip-suggestion")
+    offered = ["model suggests: one (a accept, r reject)", "model suggests: three (a accept, r reject)"]
+    expect(box).to_have_text(offered)
+    page.keyboard.press("a")
+    page.keyboard.press("a")
+    saved(page)
+    expect(box).to_have_text(["model suggests: one — accepted", "model suggests: three — accepted"])
+    expect(chips(page, first)).to_have_text(["one", "three"])
+    page.keyboard.press("u")  # the last accept is undone: its label goes and its suggestion is open again
+    saved(page)
+    expect(chips(page, first)).to_have_text(["one"])
+    expect(box).to_have_text(["model suggests: one — accepted", offered[1]])
+    verdicts = Reviewed.objects.get(coder__user__username="alice", seq=first).suggestion_verdicts
+    assert verdicts == {str(suggested[0].pk): "accepted"}
+    open_code(page, f"{url}?seq={first}")  # what the server kept is what the page shows
+    expect(box).to_have_text(["model suggests: one — accepted", offered[1]])
+    page.keyboard.press("r")
+    saved(page)
+    expect(box).to_have_text(["model suggests: one — accepted", "model suggests: three — rejected"])
+    assert json.dumps(Reviewed.objects.get(coder__user__username="alice", seq=first).suggestion_verdicts,
+                      sort_keys=True) == json.dumps({str(suggested[0].pk): "accepted",
+                                                     str(suggested[1].pk): "rejected"}, sort_keys=True)
+    assert sorted(Annotation.objects.filter(coder__user__username="alice").values_list("label__name", flat=True)) \
+        == ["one"]

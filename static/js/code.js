@@ -82,6 +82,10 @@
     }
   }
   window.addEventListener("online", flush);
+  function suggestionSeq(id) {
+    var s = suggestions.filter(function (x) { return x.id === id; })[0];
+    return s ? s.seq : undefined;
+  }
   function applyResult(action, body) {
     if (action.session !== session) return;  // saved from another session's page: nothing here to draw
     var touched = new Set([action.seq]);
@@ -103,7 +107,8 @@
     });
     if (action.seq !== undefined && action.op !== "undo") reviewed.add(action.seq);
     if (action.op === "review" && body.note !== undefined) notes[action.seq] = body.note;
-    if (action.op === "suggestion") verdicts[action.seq] = body.verdict;
+    if (action.op === "suggestion") verdicts[body.suggestion] = body.verdict;
+    (body.unverdicted || []).forEach(function (id) { delete verdicts[id]; touched.add(suggestionSeq(id)); });
     if (action.undoable && (body.created || (body.removed || []).length)) {
       undoStack.push({delete: body.created ? [body.created.id] : [], restore: body.removed || []});
     }
@@ -139,9 +144,10 @@
     box.innerHTML = "";
     suggestions.filter(function (s) { return s.seq === seq; }).forEach(function (s) {
       var chip = document.createElement("span");
-      chip.className = "chip-suggestion " + (verdicts[seq] || "");
+      chip.className = "chip-suggestion " + (verdicts[s.id] || "");
+      chip.dataset.suggestion = s.id;
       chip.style.setProperty("--label", labelInfo(s.label_id).color);
-      chip.textContent = "model suggests: " + s.label__name + (verdicts[seq] ? " — " + verdicts[seq] : " (a accept, r reject)");
+      chip.textContent = "model suggests: " + s.label__name + (verdicts[s.id] ? " — " + verdicts[s.id] : " (a accept, r reject)");
       box.appendChild(chip);
     });
   }
@@ -231,8 +237,10 @@
     if (last) enqueue({op: "undo", session: session, delete: last.delete, restore: last.restore});
   }
   function verdict(accept) {
+    // The event's next suggestion without a verdict (given or on its way): a, a takes two of them.
     var seq = seqOf(current);
-    var s = suggestions.filter(function (x) { return x.seq === seq; })[0];
+    var asked = new Set(queue.filter(function (q) { return q.op === "suggestion"; }).map(function (q) { return q.id; }));
+    var s = suggestions.filter(function (x) { return x.seq === seq && !verdicts[x.id] && !asked.has(x.id); })[0];
     if (s) enqueue({op: "suggestion", session: session, seq: seq, id: s.id, verdict: accept ? "accept" : "reject"}, accept);
   }
   var dialog = document.getElementById("note-dialog");
