@@ -5,7 +5,7 @@ adjudication. Every write checks the caller here."""
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, Subquery
+from django.db.models import Exists, Func, Subquery, TextField
 from django.db.models.deletion import Collector
 
 from collab.research.models import (
@@ -220,6 +220,24 @@ def _reviewed(coder: Coder, session_id: int, seq: int) -> Reviewed:
     return row
 
 
+class PayloadText(Func):
+    """An event's payload text when it is a string, else NULL, in SQL: an
+    imported log may hold a number or a list there (a plain key lookup would
+    hand Django a number to json-decode, and on SQLite turn "42" into 42)."""
+
+    output_field = TextField()
+
+    def __init__(self):
+        super().__init__("payload")
+
+    def as_sql(self, compiler, connection, **extra):
+        payload, params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "postgresql":
+            return f"CASE WHEN jsonb_typeof({payload} -> 'text') = 'string' THEN {payload} ->> 'text' END", params * 2
+        return (f"CASE WHEN JSON_TYPE({payload}, '$.text') = 'text' THEN JSON_EXTRACT({payload}, '$.text') END",
+                params * 2)
+
+
 def _unit_and_label(project: Project, session_id: int, seq: int, label_id, *, text: bool) -> tuple[str, Label]:
     """The label and the codable event it goes on, checked in one query (the
     keypress path); the event's text too when a span needs it. Refusals name
@@ -231,15 +249,22 @@ def _unit_and_label(project: Project, session_id: int, seq: int, label_id, *, te
                                  kind__in=UNIT_KINDS)
     extra = {"unit": Exists(units)}
     if text:
-        extra["unit_text"] = Subquery(units.values("payload__text")[:1])
+        extra["unit_text"] = Subquery(units.annotate(text=PayloadText()).values("text")[:1])
     label = Label.objects.filter(pk=label_id, codebook=project.codebook_id).annotate(**extra).first()
     if label is None or not label.unit:
         event = _event(project, session_id, seq)  # names the event's problem, if it has one
-        return (event.payload or {}).get("text") or "", _label(project, label_id)
+        return _event_text(event), _label(project, label_id)
     if label.retired:
         raise AnnotationError(f"the label {label.name!r} is retired")
     value = getattr(label, "unit_text", None)
     return value if isinstance(value, str) else "", label
+
+
+def _event_text(event: Event) -> str:
+    """An event's text; an imported log may hold a number or a list there,
+    which is no text to mark a span in."""
+    value = (event.payload or {}).get("text") if isinstance(event.payload, dict) else None
+    return value if isinstance(value, str) else ""
 
 
 def _delete(rows: list[Annotation]) -> None:
@@ -282,7 +307,25 @@ def annotate(*, project: Project, user, session_id: int, seq: int, label_id, sta
     _delete(removed)
     # One INSERT ... ON CONFLICT DO NOTHING rather than get_or_create's four round trips: this is the hot path.
     Reviewed.objects.bulk_create([Reviewed(coder=coder, session_id=session_id, seq=seq)], ignore_conflicts=True)
-    return {"created": annotation_dict(created) if created else None, "removed": removed_rows}
+    result = {"created": annotation_dict(created) if created else None, "removed": removed_rows}
+    unverdicted = _forget_accepted(coder, removed)
+    return {**result, "unverdicted": unverdicted} if unverdicted else result
+
+
+def _forget_accepted(coder: Coder, removed: list[Annotation]) -> list[int]:
+    """A label accepted from a model suggestion is gone again (undone,
+    toggled off, replaced): the suggestion has no verdict any more, so the
+    page offers it again. Returns those suggestions' ids."""
+    forgotten = []
+    for a in removed:
+        if not a.accepted_from_id:
+            continue
+        row = Reviewed.objects.filter(coder=coder, session_id=a.session_id, seq=a.seq).first()
+        if row and row.suggestion_verdicts.get(str(a.accepted_from_id)) == "accepted":
+            del row.suggestion_verdicts[str(a.accepted_from_id)]
+            row.save(update_fields=["suggestion_verdicts", "updated_at"])
+            forgotten.append(a.accepted_from_id)
+    return forgotten
 
 
 @transaction.atomic(savepoint=False)  # one transaction with its caller's, no savepoint
@@ -293,7 +336,7 @@ def annotation_delete(*, project: Project, user, annotation_id: int) -> dict:
         raise AnnotationError("no such annotation of yours")
     row = annotation_dict(annotation)
     annotation.delete()
-    return {"created": None, "removed": [row]}
+    return {"created": None, "removed": [row], "unverdicted": _forget_accepted(coder, [annotation])}
 
 
 @transaction.atomic(savepoint=False)  # one transaction with its caller's, no savepoint
@@ -341,7 +384,8 @@ def adjudicate(*, project: Project, by, session_id: int, seq: int, label_ids: li
 @transaction.atomic(savepoint=False)  # one transaction with its caller's, no savepoint
 def suggestion_verdict(*, project: Project, user, suggestion_id: int, accept: bool) -> dict:
     """A human takes a model coder's suggestion (it becomes their label) or
-    rejects it; either way the verdict is kept for the record."""
+    rejects it; either way the verdict is kept for the record, per
+    suggestion (an event may carry several)."""
     coder = _require_coder(project, user)
     suggestion = Annotation.objects.filter(pk=suggestion_id, coder__project=project,
                                            coder__kind=Coder.Kind.MODEL).first()
@@ -355,9 +399,10 @@ def suggestion_verdict(*, project: Project, user, suggestion_id: int, accept: bo
                           label_id=suggestion.label_id)
         Annotation.objects.filter(pk=result["created"]["id"]).update(accepted_from=suggestion)
     row = _reviewed(coder, suggestion.session_id, suggestion.seq)
-    row.suggestion_verdict = "accepted" if accept else "rejected"
-    row.save(update_fields=["suggestion_verdict", "updated_at"])
-    return {**result, "verdict": row.suggestion_verdict}
+    verdict = "accepted" if accept else "rejected"
+    row.suggestion_verdicts[str(suggestion.pk)] = verdict
+    row.save(update_fields=["suggestion_verdicts", "updated_at"])
+    return {**result, "suggestion": suggestion.pk, "verdict": verdict}
 
 
 def _int(body: dict, key: str) -> int:
@@ -394,7 +439,9 @@ def apply(*, project: Project, user, action: dict) -> dict:
         delete, restore = action.get("delete") or [], action.get("restore") or []
         if not isinstance(delete, list) or not isinstance(restore, list):
             raise AnnotationError("undo takes lists")
-        Annotation.objects.filter(coder=coder, pk__in=[d for d in delete if isinstance(d, int)]).delete()
+        deleted = list(Annotation.objects.filter(coder=coder, pk__in=[d for d in delete if isinstance(d, int)]))
+        _delete(deleted)
+        unverdicted = _forget_accepted(coder, deleted)
         restored = []
         for row in restore:
             if not isinstance(row, dict):
@@ -404,12 +451,12 @@ def apply(*, project: Project, user, action: dict) -> dict:
             if label is None:
                 raise AnnotationError("that label is not in the project's codebook")
             start, end = _offset(row, "start"), _offset(row, "end")
-            text = (event.payload or {}).get("text") or ""
+            text = _event_text(event)
             restored.append(annotation_dict(Annotation.objects.create(
                 coder=coder, session_id=event.session_id, seq=event.seq, label=label, start=start, end=end,
                 quote=text[start:end] if start is not None and end is not None else "",
                 codebook_version=project.codebook.version)))
-        return {"restored": restored}
+        return {"restored": restored, "unverdicted": unverdicted}
     if op == "suggestion":
         return suggestion_verdict(project=project, user=user, suggestion_id=_int(action, "id"),
                                   accept=action.get("verdict") == "accept")

@@ -10,6 +10,7 @@ is a status the job re-reads before each event.
 """
 
 import json
+import logging
 import re
 import time
 
@@ -29,6 +30,7 @@ SCRIPTED_NAME = "scripted keyword coder (offline, not a language model)"
 BATCH = 25
 CONTEXT = 3  # earlier messages shown with the event
 WORD = re.compile(r"[a-z]{4,}")
+log = logging.getLogger(__name__)
 
 
 def run_start(*, project: Project, by, profile: ModelProfile | None = None) -> CoderRun:
@@ -87,14 +89,23 @@ def code_batch(run_id: int, profile_id: int | None) -> bool:
         try:
             _code_one(run, coder, project, labels, event, profile)
         except LLMUnavailable as exc:
-            CoderRun.objects.filter(pk=run_id).update(status=CoderRun.Status.FAILED, error=exc.cause[:500],
-                                                      finished_at=timezone.now())
+            _fail(run_id, exc.cause)
+            return False
+        except Exception as exc:  # any other fault ends the run, said on the project page, never left "running"
+            log.exception("model coder run %s failed on event %s#%s", run_id, event.session_id, event.seq)
+            _fail(run_id, f"stopped on event #{event.seq} of session {event.session_id}: "
+                          f"{type(exc).__name__}: {exc}")
             return False
     if len(todo) > BATCH:
         return True
     CoderRun.objects.filter(pk=run_id, status=CoderRun.Status.RUNNING).update(
         status=CoderRun.Status.DONE, finished_at=timezone.now())
     return False
+
+
+def _fail(run_id: int, error: str) -> None:
+    CoderRun.objects.filter(pk=run_id, status__in=[CoderRun.Status.QUEUED, CoderRun.Status.RUNNING]).update(
+        status=CoderRun.Status.FAILED, error=error[:500], finished_at=timezone.now())
 
 
 def prompt(project: Project, labels: list[Label], event: Event, context: list[Event]) -> list[dict]:
@@ -116,7 +127,8 @@ def prompt(project: Project, labels: list[Label], event: Event, context: list[Ev
 def _text(event: Event) -> str:
     payload = event.payload or {}
     if event.kind == "message":
-        return payload.get("text", "")
+        text = payload.get("text")
+        return text if isinstance(text, str) else "" if text is None else json.dumps(text)  # imported logs vary
     if event.kind == "vote":
         return f"votes {payload.get('vote')}: {payload.get('reason', '')}"
     if event.kind == "action":

@@ -139,7 +139,8 @@ class Reviewed(models.Model):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="+")
     seq = models.PositiveIntegerField()
     note = models.TextField(blank=True)
-    suggestion_verdict = models.CharField(max_length=10, blank=True, help_text="accepted / rejected")
+    suggestion_verdicts = models.JSONField(default=dict, blank=True,
+                                           help_text="Model suggestion id → accepted / rejected")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

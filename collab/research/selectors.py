@@ -257,7 +257,8 @@ def coding_view(project: Project, coder: Coder | None, session: Session, viewer,
             "page": index + 1, "pages": pages,
             "others": list(others.select_related("coder__user", "label").values(
                 "seq", "label__name", "coder__user__username", "start", "end")),
-            "suggestions": list(suggestions.values("id", "seq", "label_id", "label__name")) if coder else []}
+            "suggestions": list(suggestions.values("id", "seq", "label_id", "label__name")) if coder else [],
+            "verdicts": {int(pk): verdict for r in reviewed.values() for pk, verdict in r.suggestion_verdicts.items()}}
 
 
 def sessions_to_pick(user, filters, *, exclude: Project | None = None) -> list[Session]:

@@ -441,7 +441,7 @@ def project_code(request, pk, session_pk):
                              for label in project.codebook.labels.all()},
                   "suggestions": view["suggestions"],
                   "notes": {seq: r.note for seq, r in view["reviewed"].items() if r.note},
-                  "verdicts": {seq: r.suggestion_verdict for seq, r in view["reviewed"].items() if r.suggestion_verdict}},
+                  "verdicts": view["verdicts"]},
     })
 
 

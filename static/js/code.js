@@ -1,8 +1,12 @@
 // Keyboard-first coding. Every change is a small JSON action posted to the
 // project's annotate door, in order, through a queue kept in localStorage:
 // a closed tab or a lost connection loses nothing, the queue is sent when
-// the page (or the network) comes back. The page redraws from what the
-// server answers, so what it shows is what was saved.
+// the page (or the network) comes back. A reply, whatever its status, is
+// final: a refused action is dropped with its reason shown, so one bad action
+// never blocks the queue; only a failed fetch (no reply) is tried again. The
+// page redraws from what the server answers, so what it shows is what was
+// saved. The queue spans the coder's sessions in this project: an action
+// from another session's page is saved but draws nothing here.
 (function () {
   var script = document.getElementById("code-script");
   var url = script.dataset.url, session = parseInt(script.dataset.session, 10), storeKey = script.dataset.key;
@@ -32,10 +36,14 @@
   function persist() {
     localStorage.setItem(storeKey, JSON.stringify(queue));
     saveState.dataset.pending = queue.length;
-    saveState.textContent = queue.length ? (navigator.onLine === false ? "Offline: " : "Saving… ") + queue.length +
-      " change" + (queue.length > 1 ? "s" : "") + " waiting" : "All changes saved.";
+    var waiting = queue.length ? (navigator.onLine === false ? "Offline: " : "Saving… ") + queue.length +
+      " change" + (queue.length > 1 ? "s" : "") + " waiting" : "";
+    var error = saveState.dataset.error;
+    saveState.textContent = error ? "Not saved: " + error + (waiting ? ". " + waiting : "")
+      : waiting || "All changes saved.";
   }
   function enqueue(action, undoable) {
+    delete saveState.dataset.error;  // a new change: the last refusal has been seen
     action.t = Date.now();
     action.undoable = !!undoable;
     queue.push(action);
@@ -48,28 +56,38 @@
     var action = queue[0];
     fetch(url, {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
                 body: JSON.stringify(action)})
-      .then(function (r) { return r.json().then(function (body) { return {ok: r.ok, status: r.status, body: body}; }); })
-      .then(function (res) {
-        queue.shift();
-        if (res.ok) applyResult(action, res.body);
-        else showError(res.body.error || ("error " + res.status));
-        sending = false;
-        persist();
-        window.dispatchEvent(new CustomEvent("collab:saved", {detail: {action: action, ok: res.ok}}));
-        flush();
-      })
-      .catch(function () {
-        sending = false;  // network down: keep the action and try again
+      .then(function (r) {
+        return r.text().then(function (text) { settle(action, r, text); }, function () { settle(action, r, ""); });
+      }, function () {
+        sending = false;  // no reply (network down): keep the action and try again
         persist();
         setTimeout(flush, 2000);
       });
   }
+  function settle(action, reply, text) {
+    var body = null;
+    try { body = JSON.parse(text); } catch (e) { body = null; }
+    var ok = reply.ok && body !== null && typeof body === "object";
+    queue.shift();
+    sending = false;
+    if (!ok) saveState.dataset.error = (body && typeof body.error === "string" && body.error) ||
+      ("the server answered " + reply.status + (reply.statusText ? " " + reply.statusText : "") +
+       (reply.ok ? ", not JSON" + (reply.redirected ? " (signed out?)" : "") : ""));
+    try {
+      if (ok) applyResult(action, body);
+    } finally {
+      persist();
+      window.dispatchEvent(new CustomEvent("collab:saved", {detail: {action: action, ok: ok}}));
+      flush();
+    }
+  }
   window.addEventListener("online", flush);
-  function showError(text) {
-    saveState.textContent = "Not saved: " + text;
-    saveState.dataset.error = text;
+  function suggestionSeq(id) {
+    var s = suggestions.filter(function (x) { return x.id === id; })[0];
+    return s ? s.seq : undefined;
   }
   function applyResult(action, body) {
+    if (action.session !== session) return;  // saved from another session's page: nothing here to draw
     var touched = new Set([action.seq]);
     (body.removed || []).forEach(function (r) { mine = mine.filter(function (a) { return a.id !== r.id; }); touched.add(r.seq); });
     if (action.op === "undo") {
@@ -78,10 +96,19 @@
       mine = mine.filter(function (a) { return !gone.has(a.id); });
     }
     if (body.created) { mine.push(body.created); touched.add(body.created.seq); }
-    (body.restored || []).forEach(function (r) { mine.push(r); touched.add(r.seq); });
+    (body.restored || []).forEach(function (r, i) {
+      mine.push(r);
+      touched.add(r.seq);
+      // A restored label comes back with a new id: older undo steps that name the old id must follow it.
+      var old = ((action.restore || [])[i] || {}).id;
+      undoStack.forEach(function (step) {
+        step.delete = step.delete.map(function (id) { return id === old ? r.id : id; });
+      });
+    });
     if (action.seq !== undefined && action.op !== "undo") reviewed.add(action.seq);
     if (action.op === "review" && body.note !== undefined) notes[action.seq] = body.note;
-    if (action.op === "suggestion") verdicts[action.seq] = body.verdict;
+    if (action.op === "suggestion") verdicts[body.suggestion] = body.verdict;
+    (body.unverdicted || []).forEach(function (id) { delete verdicts[id]; touched.add(suggestionSeq(id)); });
     if (action.undoable && (body.created || (body.removed || []).length)) {
       undoStack.push({delete: body.created ? [body.created.id] : [], restore: body.removed || []});
     }
@@ -117,9 +144,10 @@
     box.innerHTML = "";
     suggestions.filter(function (s) { return s.seq === seq; }).forEach(function (s) {
       var chip = document.createElement("span");
-      chip.className = "chip-suggestion " + (verdicts[seq] || "");
+      chip.className = "chip-suggestion " + (verdicts[s.id] || "");
+      chip.dataset.suggestion = s.id;
       chip.style.setProperty("--label", labelInfo(s.label_id).color);
-      chip.textContent = "model suggests: " + s.label__name + (verdicts[seq] ? " — " + verdicts[seq] : " (a accept, r reject)");
+      chip.textContent = "model suggests: " + s.label__name + (verdicts[s.id] ? " — " + verdicts[s.id] : " (a accept, r reject)");
       box.appendChild(chip);
     });
   }
@@ -203,14 +231,16 @@
   function undo() {
     // An action still waiting to be sent is simply dropped; a saved one is reversed.
     for (var i = queue.length - 1; i >= (sending ? 1 : 0); i--) {
-      if (queue[i].undoable) { queue.splice(i, 1); persist(); return; }
+      if (queue[i].undoable && queue[i].session === session) { queue.splice(i, 1); persist(); return; }
     }
     var last = undoStack.pop();
     if (last) enqueue({op: "undo", session: session, delete: last.delete, restore: last.restore});
   }
   function verdict(accept) {
+    // The event's next suggestion without a verdict (given or on its way): a, a takes two of them.
     var seq = seqOf(current);
-    var s = suggestions.filter(function (x) { return x.seq === seq; })[0];
+    var asked = new Set(queue.filter(function (q) { return q.op === "suggestion"; }).map(function (q) { return q.id; }));
+    var s = suggestions.filter(function (x) { return x.seq === seq && !verdicts[x.id] && !asked.has(x.id); })[0];
     if (s) enqueue({op: "suggestion", session: session, seq: seq, id: s.id, verdict: accept ? "accept" : "reject"}, accept);
   }
   var dialog = document.getElementById("note-dialog");
@@ -250,8 +280,10 @@
   });
 
   units.forEach(draw);
+  // Where to open: #end (coming back from the next page), #u-N, ?seq=N (a link to an event), else the first unreviewed.
+  var wanted = location.hash.indexOf("#u-") === 0 ? location.hash.slice(3) : new URLSearchParams(location.search).get("seq");
   var fromHash = location.hash === "#end" ? units.length - 1 :
-    units.findIndex(function (u) { return "#u-" + u.dataset.seq === location.hash; });
+    units.findIndex(function (u) { return u.dataset.seq === wanted; });
   var firstOpen = units.findIndex(function (u) { return !reviewed.has(parseInt(u.dataset.seq, 10)); });
   focusUnit(fromHash >= 0 ? fromHash : Math.max(0, firstOpen));
   persist();
