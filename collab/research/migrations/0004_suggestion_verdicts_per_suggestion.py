@@ -21,7 +21,7 @@ def per_suggestion(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('research', '0002_shipped_codebooks'),
+        ('research', '0003_shipped_codebook_citations'),
     ]
 
     operations = [
