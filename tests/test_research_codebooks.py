@@ -102,6 +102,8 @@ def test_json_export_and_import_and_copy(client, owner, outsider):
     assert "Codebook not imported: not a codebook file" in page and Codebook.objects.filter(owner=owner).count() == 1
     copy = client.post(f"/research/codebooks/{shipped.pk}/copy/")
     assert copy.status_code == 302 and Codebook.objects.filter(owner=owner).count() == 2
+    copied = Codebook.objects.filter(owner=owner).latest("pk")
+    assert (copied.source, copied.source_url) == (shipped.source, shipped.source_url) and copied.source_url
     # shipped codebooks are read-only; someone else's codebook is not even visible
     assert client.get(f"/research/codebooks/{shipped.pk}/edit/").status_code == 404
     client.force_login(outsider)

@@ -109,9 +109,13 @@ def codebook_save(*, owner, codebook: Codebook | None, name: str, description: s
 def codebook_copy(*, owner, codebook: Codebook) -> Codebook:
     labels = [{"name": label.name, "color": label.color, "definition": label.definition, "example": label.example}
               for label in codebook.labels.filter(retired=False)]
-    return codebook_save(owner=owner, codebook=None, name=f"{codebook.name} (copy)"[:120],
+    copy = codebook_save(owner=owner, codebook=None, name=f"{codebook.name} (copy)"[:120],
                          description=codebook.description, multi_label=codebook.multi_label, labels=labels,
                          source=codebook.source)
+    if codebook.source_url:  # the citation's link goes with it
+        copy.source_url = codebook.source_url
+        copy.save(update_fields=["source_url"])
+    return copy
 
 
 def codebook_json(codebook: Codebook) -> dict:
