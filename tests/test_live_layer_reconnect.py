@@ -60,3 +60,33 @@ def test_a_group_is_heard_again_after_redis_restarts(own_redis):  # noqa: F811
         await sender.flush()
 
     asyncio.run(scenario())
+
+
+def test_a_storm_of_sockets_joining_does_not_queue_behind_the_receivers_reads(own_redis):  # noqa: F811
+    """Each (un)subscribe needs the pub/sub connection, which the receiver reads with a 0.1 s
+    timeout; were they served one per read, 100 observers opening a page at once (a class) would
+    wait ~20 s (a socket joins its own channel and the session's group). The receiver stands aside
+    while any are waiting."""
+    async def scenario():
+        layer = ReconnectingPubSubChannelLayer(hosts=[own_redis.url], prefix="storm")
+        sender = ReconnectingPubSubChannelLayer(hosts=[own_redis.url], prefix="storm")
+        first = await layer.new_channel()
+        await layer.group_add("g", first)
+        assert await heard(layer, first, sender, "g")  # the receiver is up and reading
+
+        async def page_joins():
+            channel = await layer.new_channel()
+            await layer.group_add("g", channel)
+            return channel
+
+        started = time.monotonic()
+        channels = await asyncio.wait_for(asyncio.gather(*(page_joins() for _ in range(100))), 30)
+        took = time.monotonic() - started
+        assert took < 3, f"100 sockets took {took:.1f} s to join"
+        assert await heard(layer, channels[-1], sender, "g")
+        for channel in channels:  # and leaving goes the same way, in the background
+            await layer.group_discard("g", channel)
+        await layer.flush()
+        await sender.flush()
+
+    asyncio.run(scenario())

@@ -10,8 +10,10 @@ waiting"), replies pair with the wrong requests, and the receiver keeps
 failing until daphne restarts: group broadcasts no longer reach its sockets.
 
 Here the PubSub connection is used by one coroutine at a time (the
-receiver reads under the same lock that (un)subscribing takes; a subscribe
-waits at most one 0.1 s read, publishing is not held up), and a failure on
+receiver reads under the same lock that (un)subscribing takes; while any
+(un)subscribe is waiting the receiver stands aside, so a storm of sockets
+joining waits for at most one 0.1 s read in all, not one each; publishing
+is not held up), and a failure on
 either side throws the whole client away: the receiver builds a new one and
 subscribes again to everything this process listens to. Until that is done,
 subscribing raises ConnectionError (the socket is told "live updates paused"
@@ -37,9 +39,19 @@ class ReconnectingShardConnection(RedisSingleShardConnection):
         self._broken = False  # the client failed; the receiver replaces it
         self._pubsub_lock = asyncio.Lock()  # one reader or writer of the PubSub connection at a time
         self._unsubscribing: set[asyncio.Task] = set()
+        self._wanting = 0  # (un)subscribes waiting for the connection: the receiver lets them go first
+
+    @contextlib.asynccontextmanager
+    async def _connection_for_change(self):
+        self._wanting += 1
+        try:
+            async with self._lock, self._pubsub_lock:
+                yield
+        finally:
+            self._wanting -= 1
 
     async def subscribe(self, channel):
-        async with self._lock, self._pubsub_lock:
+        async with self._connection_for_change():
             if channel in self._subscribed_to:
                 return
             self._ensure_receiver()
@@ -61,7 +73,7 @@ class ReconnectingShardConnection(RedisSingleShardConnection):
         task.add_done_callback(self._unsubscribing.discard)
 
     async def _unsubscribe(self, channel):
-        async with self._lock, self._pubsub_lock:
+        async with self._connection_for_change():
             layer = self.channel_layer
             if channel not in self._subscribed_to or channel in layer.channels or channel in layer.groups:
                 return  # not subscribed, or taken again while this waited
@@ -82,6 +94,10 @@ class ReconnectingShardConnection(RedisSingleShardConnection):
             try:
                 if self._broken:
                     await self._reconnect()
+                elif self._wanting:
+                    async with self._pubsub_lock:
+                        pass  # behind the (un)subscribes already waiting
+                    await asyncio.sleep(0)  # and let the next one in (a free lock does not yield)
                 elif self._pubsub is not None and self._pubsub.subscribed:
                     async with self._pubsub_lock:
                         message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
