@@ -61,6 +61,12 @@ def test_make_run_serves_and_sigint_stops_everything(tmp_path):
         # Polling /healthz while the worker starts (as above) is a readiness wait, not an error.
         output = (tmp_path / "make-run.log").read_text(errors="replace")
         assert "ERROR" not in output and "Service Unavailable" not in output, output
+        # The launcher says where to open once its own health poll answers, which may come a moment
+        # after this test's poll did.
+        deadline = time.monotonic() + 30
+        while "collab: open http://" not in output and time.monotonic() < deadline:
+            time.sleep(0.2)
+            output = (tmp_path / "make-run.log").read_text(errors="replace")
         assert output.index("collab: open http://") > output.index("username 'demo'")
         # A dead worker is started again; the app keeps serving meanwhile.
         worker = next(p for p in psutil.Process(make.pid).children(recursive=True) if "celery" in " ".join(p.cmdline()))
