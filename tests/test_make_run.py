@@ -2,6 +2,7 @@
 and static files served, restarts a part that dies, and Ctrl-C (SIGINT)
 leaves no daphne, celery or redis process behind."""
 
+import contextlib
 import json
 import os
 import signal
@@ -88,5 +89,13 @@ def test_make_run_serves_and_sigint_stops_everything(tmp_path):
         assert not alive, [" ".join(p.cmdline()) for p in alive]
     finally:
         if make.poll() is None:
+            # The launcher's children run in process groups of their own: a failed run must not leave them.
+            try:
+                children = psutil.Process(make.pid).children(recursive=True)
+            except psutil.Error:
+                children = []
             os.killpg(make.pid, signal.SIGKILL)
+            for child in children:
+                with contextlib.suppress(psutil.Error):
+                    child.kill()
         log.close()
