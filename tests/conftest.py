@@ -49,3 +49,13 @@ def participant(db):
 @pytest.fixture
 def outsider(db):
     return User.objects.create_user("outsider", password="outsider-pass-123")
+
+
+@pytest.fixture
+def alice(db):
+    return User.objects.create_user("alice", password="alice-pass-123")
+
+
+@pytest.fixture
+def bob(db):
+    return User.objects.create_user("bob", password="bob-pass-123")

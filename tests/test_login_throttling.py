@@ -9,11 +9,6 @@ pytestmark = pytest.mark.django_db
 LIMIT = 5  # the default COLLAB_LOGIN_FAILURE_LIMIT
 
 
-@pytest.fixture
-def alice(db):
-    return User.objects.create_user("alice", password="alice-pass-123")
-
-
 def log_in(client, password, username="alice", address="10.0.0.1"):
     return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
 

@@ -6,22 +6,11 @@ import io
 import json
 
 import pytest
-from django.contrib.auth.models import User
 
 from collab.research import annotation
 from collab.research.models import Adjudication, Annotation, Codebook, Coder, Project, Reviewed
 from collab.sessions.models import Membership
 from tests.research_helpers import run_session
-
-
-@pytest.fixture
-def alice(db):
-    return User.objects.create_user("alice", password="alice-pass-123")
-
-
-@pytest.fixture
-def bob(db):
-    return User.objects.create_user("bob", password="bob-pass-123")
 
 
 @pytest.fixture

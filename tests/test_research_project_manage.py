@@ -7,7 +7,6 @@ a message and writes nothing."""
 import json
 
 import pytest
-from django.contrib.auth.models import User
 
 from collab.research import annotation
 from collab.research.models import Adjudication, Annotation, Coder, Project, Reviewed
@@ -15,16 +14,6 @@ from collab.sessions.models import Membership
 from tests.research_helpers import run_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def alice(db):
-    return User.objects.create_user("alice", password="alice-pass-123")
-
-
-@pytest.fixture
-def bob(db):
-    return User.objects.create_user("bob", password="bob-pass-123")
 
 
 @pytest.fixture
