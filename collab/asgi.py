@@ -12,10 +12,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from collab.courses.routing import websocket_urlpatterns as course_sockets  # noqa: E402
 from collab.live.origin import OriginValidator  # noqa: E402
 from collab.live.routing import websocket_urlpatterns  # noqa: E402
+from collab.research.routing import websocket_urlpatterns as coding_sockets  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns + course_sockets))),
+        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns + course_sockets + coding_sockets))),
     }
 )

@@ -18,7 +18,7 @@ from collab.research.models import CoderRun
 from collab.sessions import events as log
 from collab.sessions import services as session_services
 from collab.teams.models import ModelProfile
-from tests.authz import Case, World, expect, signed_in
+from tests.authz import Case, SocketCase, World, expect, signed_in
 from tests.engine_helpers import make_team
 
 # Who may read the session: its members; the project and codebook: the owner and the project's coder.
@@ -145,4 +145,41 @@ ROWS: dict[str, list[Case]] = {
     "coder_run_status": [Case(OWNER_ONLY, kwargs=_run, prepare=project)],
     "coder_run_cancel": [Case(OWNER_ONLY, "POST", kwargs=_run, prepare=project)],
     "coder_run_calls": [Case(OWNER_ONLY, kwargs=_run, prepare=project)],
+}
+
+
+# --- the coding page's socket: coders only; checked on connect and before every action --------------------
+
+def _coding(w: World) -> str:
+    return f"/ws/research/projects/{w.extra['project'].pk}/code/"
+
+def coding_answer(frames: list[str]) -> str:
+    """The socket answers an action by id: a result, or an error that names the refusal."""
+    for frame in frames:
+        reply = json.loads(frame)
+        if reply.get("id") == 1:
+            return "ok" if "result" in reply else f"refused: {reply['error']}"
+    return "no answer"
+
+def annotator_removed(w: World) -> None:
+    project = w.extra["project"]
+    annotation.coder_remove(project=project, by=w.users["owner"],
+                            coder_id=project.coders.get(user=w.users["annotator"]).pk)
+
+def project_and_frame(w: World) -> None:
+    """The project, and the label action the socket is sent (frames are built where no query may run)."""
+    project(w)
+    w.extra["frame"] = {"id": 1, "action": json.loads(_label_event(w))}
+
+CODERS_ONLY = expect("closed", annotator="ok")
+
+SOCKETS: dict[str, list[SocketCase]] = {
+    "ws/research/projects/<int:project_id>/code/": [
+        SocketCase(CODERS_ONLY, _coding, coding_answer, prepare=project, label="connect"),
+        SocketCase(CODERS_ONLY, _coding, coding_answer, prepare=project_and_frame, label="label an event",
+                   frame=lambda w: w.extra["frame"]),
+        SocketCase({**CODERS_ONLY, "annotator": "refused: you are signed out or no longer a coder"}, _coding,
+                   coding_answer, prepare=project_and_frame, after_connect=annotator_removed,
+                   label="coder removed, then label", frame=lambda w: w.extra["frame"]),
+    ],
 }

@@ -5,6 +5,7 @@ queued actions from another session are saved but drawn only there;
 replaced label; a, a, u on two suggestions of one event."""
 
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import User
@@ -47,6 +48,11 @@ def project_for(owner, sessions, *, multi=False, names=("one", "two", "three")):
     return project, seat, list(book.labels.order_by("pk"))
 
 
+def http_door_only(page: Page) -> None:
+    """The page's coding socket is refused (as for a coder signed out), so every action takes the HTTP door."""
+    page.route_web_socket(re.compile(r"/ws/research/projects/\d+/code/$"), lambda ws: ws.close(code=4403))
+
+
 def codable(session):
     return list(session.events.filter(kind__in=annotation.UNIT_KINDS).order_by("seq").values_list("seq", flat=True))
 
@@ -85,6 +91,7 @@ def test_replies_are_final_and_other_sessions_actions_draw_nothing_here(page, li
             route.continue_()
 
     page.route(f"{url.replace(f'code/{here.pk}/', 'annotate/')}", server_error_on_the_note)
+    http_door_only(page)  # replies from the HTTP door: the socket's own are tested in test_research_coding_browser
     page.add_init_script("""window.__said = [];
         window.addEventListener('collab:saved', () => window.__said.push(document.getElementById('save-state').textContent));""")
     log_in(page, base, "alice", "alice-pass-123")

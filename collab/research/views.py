@@ -450,12 +450,10 @@ def project_code(request, pk, session_pk):
 def project_annotate(request, pk):
     """The coding page's one door: label, unlabel, review, note, undo,
     accept or reject a suggestion. JSON in, JSON out."""
-    # The hot path (a keypress): the caller's coder seat and its project in one query.
-    seat = (Coder.objects.select_related("project__codebook", "project__owner")
-            .filter(project_id=pk, user_id=request.user.pk, kind=Coder.Kind.HUMAN).first())
+    # The hot path (a keypress, when the page's socket is down): the caller's coder seat and its project in one query.
+    seat = annotation.coding_seat(pk, request.user)
     if seat is not None:
         project = seat.project
-        project.__dict__["_coders"] = {request.user.pk: seat}
     else:
         project = _project(request, pk, "annotate")  # the owner (told only coders annotate) or a 404
     try:

@@ -1,9 +1,12 @@
-// Keyboard-first coding. Every change is a small JSON action posted to the
-// project's annotate door, in order, through a queue kept in localStorage:
+// Keyboard-first coding. Every change is a small JSON action sent to the
+// project's coding socket (or, while the socket is not open, posted to the
+// project's annotate door: the same action, the same answer), in order,
+// through a queue kept in localStorage:
 // a closed tab or a lost connection loses nothing, the queue is sent when
 // the page (or the network) comes back. A reply, whatever its status, is
 // final: a refused action is dropped with its reason shown, so one bad action
-// never blocks the queue; only a failed fetch (no reply) is tried again. The
+// never blocks the queue; only an action with no reply (a failed fetch, a
+// socket closed before it answered) is tried again. The
 // page redraws from what the server answers, so what it shows is what was
 // saved. The queue spans the coder's sessions in this project: an action
 // from another session's page is saved but draws nothing here.
@@ -50,29 +53,67 @@
     persist();
     flush();
   }
+  // The socket: one action in flight at a time, answered by id. Closed (a restart,
+  // a dropped network), it is opened again with backoff; meanwhile actions go by fetch.
+  var socketPath = script.dataset.socket, socket = null, inFlight = null, nextId = 1, socketWait = 500;
+  function connect() {
+    if (!socketPath || !window.WebSocket) return;
+    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + socketPath);
+    ws.onopen = function () { socket = ws; socketWait = 500; document.body.dataset.codeSocket = "open"; flush(); };
+    ws.onmessage = function (m) {
+      var reply = null;
+      try { reply = JSON.parse(m.data); } catch (e) { return; }
+      if (!inFlight || !reply || reply.id !== inFlight.id) return;
+      var action = inFlight.action;
+      inFlight = null;
+      var ok = reply.result !== null && typeof reply.result === "object";
+      settle(action, ok, ok ? reply.result : null, typeof reply.error === "string" ? reply.error : "the socket answered without a result");
+    };
+    ws.onclose = function (event) {
+      if (socket === ws) socket = null;
+      document.body.dataset.codeSocket = event.code === 4403 ? "refused" : "closed";
+      if (inFlight) {  // sent, never answered: keep the action and send it again (by fetch, until the socket is back)
+        inFlight = null;
+        sending = false;
+        persist();
+        setTimeout(flush, 0);
+      }
+      if (event.code === 4403) return;  // refused (signed out, no longer a coder): the HTTP door answers from now on
+      setTimeout(connect, socketWait);
+      socketWait = Math.min(socketWait * 2, 30000);
+    };
+  }
   function flush() {
     if (sending || !queue.length) return;
     sending = true;
     var action = queue[0];
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      inFlight = {id: nextId++, action: action};
+      socket.send(JSON.stringify({id: inFlight.id, action: action}));
+      return;
+    }
     fetch(url, {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
                 body: JSON.stringify(action)})
       .then(function (r) {
-        return r.text().then(function (text) { settle(action, r, text); }, function () { settle(action, r, ""); });
+        return r.text().then(function (text) { answered(action, r, text); }, function () { answered(action, r, ""); });
       }, function () {
         sending = false;  // no reply (network down): keep the action and try again
         persist();
         setTimeout(flush, 2000);
       });
   }
-  function settle(action, reply, text) {
+  function answered(action, reply, text) {
     var body = null;
     try { body = JSON.parse(text); } catch (e) { body = null; }
     var ok = reply.ok && body !== null && typeof body === "object";
+    settle(action, ok, body, (body && typeof body.error === "string" && body.error) ||
+      ("the server answered " + reply.status + (reply.statusText ? " " + reply.statusText : "") +
+       (reply.ok ? ", not JSON" + (reply.redirected ? " (signed out?)" : "") : "")));
+  }
+  function settle(action, ok, body, why) {
     queue.shift();
     sending = false;
-    if (!ok) saveState.dataset.error = (body && typeof body.error === "string" && body.error) ||
-      ("the server answered " + reply.status + (reply.statusText ? " " + reply.statusText : "") +
-       (reply.ok ? ", not JSON" + (reply.redirected ? " (signed out?)" : "") : ""));
+    if (!ok) saveState.dataset.error = why;
     try {
       if (ok) applyResult(action, body);
     } finally {
@@ -288,7 +329,9 @@
   focusUnit(fromHash >= 0 ? fromHash : Math.max(0, firstOpen));
   persist();
   flush();
-  window.collabCode = {pending: function () { return queue.length; }};
+  connect();
+  window.collabCode = {pending: function () { return queue.length; },
+                       socketOpen: function () { return socket !== null; }};
   document.body.dataset.codeReady = "1";
   performance.mark("code-ready");
 })();
