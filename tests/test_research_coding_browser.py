@@ -58,8 +58,12 @@ def test_keypresses_are_saved_over_the_socket(page, live_server_url, owner):
     assert posts == []
 
 
-def test_an_action_the_socket_drops_is_sent_again_by_the_door_and_saved_once(page, live_server_url, owner):
-    session = run_session(owner, title="Dropped")
+@pytest.mark.parametrize("lost", ["before the server", "after the server saved it"])
+def test_an_action_the_socket_drops_is_sent_again_by_the_door_and_saved_once(page, live_server_url, owner, lost):
+    """The first socket closes with the first action unanswered, either before the action reached
+    the server or after the server saved it (the answer lost): the page sends it again by the door,
+    which answers from the action's receipt in the second case, so the label is on, once."""
+    session = run_session(owner, title=f"Dropped {lost}")
     project, seat, (one, _two, _three) = project_for(owner, [session])
     seqs = codable(session)
     connections = []
@@ -67,14 +71,23 @@ def test_an_action_the_socket_drops_is_sent_again_by_the_door_and_saved_once(pag
     def first_socket_drops_its_first_action(ws):
         server = ws.connect_to_server()
         connections.append(ws)
+        first = len(connections) == 1
 
         def from_page(message):
-            if len(connections) == 1:
-                server.close()  # the action reached the server, or not: the page cannot tell, and sends it again
+            if first and lost == "before the server":
+                server.close()
                 ws.close(code=1011)
             else:
                 server.send(message)
+
+        def from_server(message):
+            if first:  # saved, and the answer never reaches the page
+                server.close()
+                ws.close(code=1011)
+            else:
+                ws.send(message)
         ws.on_message(from_page)
+        server.on_message(from_server)
 
     page.route_web_socket(CODING_SOCKET, first_socket_drops_its_first_action)
     log_in(page, live_server_url, "alice", "alice-pass-123")

@@ -164,17 +164,19 @@ async def test_access_is_checked_again_on_every_action(world, alice, change):
 def test_a_keypress_over_the_socket_costs_one_query_for_access_and_the_labels_own(world, alice):
     """The socket's work for a label, run as its worker thread runs it: the seat and sign-in
     checked again (one query), then the label's own (the unit and label, the coder's labels, the insert,
-    the reviewed mark), plus BEGIN and COMMIT where the database sends them."""
+    the reviewed mark), the receipt looked up and written, plus BEGIN and COMMIT where the database
+    sends them."""
     key = sign_in(alice)
     consumer = CodingConsumer()
     consumer.scope = {"user": alice, "session": None}
     consumer.project_id, consumer.login = world["project"].pk, (key, alice.password)
     consumer.seat = annotation.coding_seat(world["project"].pk, alice, login=consumer.login)
-    action = {"op": "label", "session": world["session"].pk, "seq": world["units"][2], "label": world["labels"][0]}
+    action = {"op": "label", "session": world["session"].pk, "seq": world["units"][2], "label": world["labels"][0],
+              "key": "a-keypress"}
     with CaptureQueriesContext(connection) as queries:
         reply = consumer._apply(action)
     assert reply["result"]["created"]["seq"] == world["units"][2]
-    assert len(queries) <= 7, "\n".join(q["sql"] for q in queries.captured_queries)
+    assert len(queries) <= 9, "\n".join(q["sql"] for q in queries.captured_queries)
 
 
 def edit_codebook(world, owner, multi_label: bool):
@@ -195,4 +197,41 @@ async def test_a_codebook_edited_while_the_socket_is_open_is_the_one_labels_foll
     assert reply["result"]["removed"] == []  # multi-label now: the first label stays
     rows = await database_sync_to_async(lambda: sorted(Annotation.objects.values_list("label_id", "codebook_version")))()
     assert rows == [(first, 1), (second, edited.version)] and edited.version == 2
+    await comm.disconnect()
+
+
+async def test_an_action_sent_again_is_answered_from_its_receipt_by_either_door(world, alice):
+    """The page sends an action again when its answer was lost (a socket closed before it answered):
+    over the socket or by the HTTP door, the copy gets the first answer, and the label stays on."""
+    session, seq, label = world["session"], world["units"][0], world["labels"][0]
+    action = {"op": "label", "session": session.pk, "seq": seq, "label": label, "key": "k3y-0f-this-press"}
+    comm, connected, _ = await open_socket(world["project"], alice)
+    assert connected
+    first = await ask(comm, {"id": 1, "action": action})
+    again = await ask(comm, {"id": 2, "action": action})
+    assert first["result"]["created"]["seq"] == seq and again == {**first, "id": 2}
+
+    def by_the_door():
+        client = Client()
+        client.force_login(alice)
+        return client.post(f"/research/projects/{world['project'].pk}/annotate/", json.dumps(action),
+                           content_type="application/json").json()
+
+    assert await database_sync_to_async(by_the_door)() == first["result"]
+    assert await database_sync_to_async(lambda: list(Annotation.objects.values_list("seq", "label_id")))() == [
+        (seq, label)]
+    # A new key is a new keypress: the label comes off.
+    off = await ask(comm, {"id": 3, "action": {**action, "key": "another-press"}})
+    assert off["result"]["created"] is None and off["result"]["removed"][0]["id"] == first["result"]["created"]["id"]
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize("key", [12345678, "short", "has spaces in it", "nul\x00byte-here", "x" * 65, ["a" * 10]])
+async def test_a_bad_key_is_refused_and_writes_nothing(world, alice, key):
+    comm, connected, _ = await open_socket(world["project"], alice)
+    assert connected
+    reply = await ask(comm, {"id": 1, "action": {"op": "label", "session": world["session"].pk,
+                                                 "seq": world["units"][0], "label": world["labels"][0], "key": key}})
+    assert reply == {"id": 1, "error": "'key' must be 8 to 64 letters, digits, '-' or '_'"}
+    assert await database_sync_to_async(written)(world) == (0, 0)
     await comm.disconnect()

@@ -3,9 +3,11 @@ session's annotator capacity) and removing them (who lose it), adding and
 removing sessions, labelling events and spans, notes, undo, reveal and
 adjudication. Every write checks the caller here."""
 
+import re
+
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session as SignIn
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Func, Subquery, TextField
 from django.db.models.deletion import Collector
 from django.utils import timezone
@@ -18,6 +20,7 @@ from collab.research.models import (
     CoderRun,
     Label,
     Project,
+    Receipt,
     Reviewed,
 )
 from collab.research.permissions import allowed, coder_for
@@ -470,11 +473,43 @@ def _offset(body: dict, key: str):
     return None if body.get(key) is None else _int(body, key)
 
 
-@transaction.atomic
+RECEIPT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
+RECEIPT_DAYS = 30
+
+
 def apply(*, project: Project, user, action: dict) -> dict:
     """One step from the coding page: label, delete, review (with an
     optional note), undo (delete what was made, restore what was removed),
-    or a verdict on a suggestion."""
+    or a verdict on a suggestion.
+
+    An action with a `key` is applied once: sent again (its answer was
+    lost on the way), it gets the answer it got the first time, from the
+    receipt written in the same transaction as the action."""
+    key = action.get("key")
+    if key is None:
+        return _apply(project=project, user=user, action=action)
+    if not isinstance(key, str) or not RECEIPT_KEY.fullmatch(key):
+        raise AnnotationError("'key' must be 8 to 64 letters, digits, '-' or '_'")
+    coder = _require_coder(project, user)
+    try:
+        with transaction.atomic():
+            done = list(Receipt.objects.filter(coder=coder, key=key).values_list("result", flat=True)[:1])
+            if done:
+                return done[0]
+            result = _apply(project=project, user=user, action=action)
+            receipt = Receipt.objects.create(coder=coder, key=key, result=result)
+    except IntegrityError:  # the same action, saved a moment ago through the other door: its answer
+        done = list(Receipt.objects.filter(coder=coder, key=key).values_list("result", flat=True)[:1])
+        if not done:
+            raise
+        return done[0]
+    if receipt.pk % 500 == 0:  # now and then, the receipts no page will ask for again
+        Receipt.objects.filter(created_at__lt=timezone.now() - timezone.timedelta(days=RECEIPT_DAYS)).delete()
+    return result
+
+
+@transaction.atomic(savepoint=False)  # one transaction with its caller's, no savepoint
+def _apply(*, project: Project, user, action: dict) -> dict:
     op = action.get("op")
     if op == "label":
         return annotate(project=project, user=user, session_id=_int(action, "session"), seq=_int(action, "seq"),

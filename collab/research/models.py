@@ -131,6 +131,25 @@ class Annotation(models.Model):
         return f"{self.session_id}#{self.seq} {self.label_id}"
 
 
+class Receipt(models.Model):
+    """An action from the coding page, by the key the page gave it, with the
+    answer it got. The page sends an action again when no answer reached it
+    (a socket dropped, a connection lost), not knowing whether it was saved;
+    the copy gets this answer instead of being applied twice (a label
+    toggled back off, an undo restoring twice). Kept for RECEIPT_DAYS."""
+
+    coder = models.ForeignKey(Coder, on_delete=models.CASCADE, related_name="receipts")
+    key = models.CharField(max_length=64)
+    result = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["coder", "key"], name="one_receipt_per_action")]
+
+    def __str__(self) -> str:
+        return f"{self.coder_id}:{self.key}"
+
+
 class Reviewed(models.Model):
     """An annotator has looked at this event: with no label it means "none
     applies", which agreement counts; an event never reviewed is missing."""

@@ -45,8 +45,15 @@
     saveState.textContent = error ? "Not saved: " + error + (waiting ? ". " + waiting : "")
       : waiting || "All changes saved.";
   }
+  // Each action's key: sent again (no answer reached the page), it is answered from its receipt, not applied twice.
+  function newKey() {
+    var bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);  // unlike randomUUID, there on a plain-http page too
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
   function enqueue(action, undoable) {
     delete saveState.dataset.error;  // a new change: the last refusal has been seen
+    action.key = newKey();
     action.t = Date.now();
     action.undoable = !!undoable;
     queue.push(action);
