@@ -117,17 +117,16 @@ def test_a_label_keypress_is_a_handful_of_queries(client, project, session, alic
                                                  django_assert_max_num_queries):
     """The keypress path (bench/research_workbench.py times it): session, user, the coder
     seat with its project, the label with its event, the coder's labels there, the insert,
-    the reviewed mark, and the action's receipt looked up and written (the page keys every
-    action). A span reads the event's text in the same query as the label."""
+    the reviewed mark, and the action's receipt (the page keys every action). A span reads the event's text in the same query as the label."""
     negative, positive = sentiment.labels.all()[:2]
     client.force_login(alice)
     message = next(e for e in units(session) if e.kind == "message")
     text = message.payload["text"]
-    with django_assert_max_num_queries(11):  # 9, and BEGIN and COMMIT where SQLite counts them
+    with django_assert_max_num_queries(10):  # 8, and BEGIN and COMMIT where SQLite counts them
         status, body = act(client, project, op="label", session=session.pk, seq=message.seq, label=negative.pk,
                            key="first-keypress")
     assert status == 200 and body["created"]["label"] == negative.pk
-    with django_assert_max_num_queries(13):  # a toggle off also clears the suggestion links and deletes
+    with django_assert_max_num_queries(12):  # a toggle off also clears the suggestion links and deletes
         status, body = act(client, project, op="label", session=session.pk, seq=message.seq, label=negative.pk,
                            key="second-keypress")
     assert body["removed"][0]["label"] == negative.pk and not Annotation.objects.exists()

@@ -127,3 +127,40 @@ def test_a_refusal_over_the_socket_is_shown_and_the_page_goes_on_by_the_door(pag
     expect(page.locator("#save-state")).to_have_text(re.compile(r"^Not saved: the server answered 404"))
     assert len(posts) == 1
     assert not Annotation.objects.exists()
+
+
+def test_saving_is_shown_only_for_a_change_that_waits(page, live_server_url, owner):
+    """A change saved at once never flashes "Saving…"; one that waits (here the door, slowed, while the
+    socket is refused) shows it after a moment, then "All changes saved." when it is."""
+    session = run_session(owner, title="Saving")
+    project, seat, (one, _two, _three) = project_for(owner, [session])
+    seqs = codable(session)
+    page.add_init_script("""window.__texts = [];
+        document.addEventListener('DOMContentLoaded', () => {
+            const state = document.getElementById('save-state');
+            if (state) new MutationObserver(() => window.__texts.push(state.textContent))
+                .observe(state, {childList: true, characterData: true, subtree: true});
+        });""")
+    log_in(page, live_server_url, "alice", "alice-pass-123")
+    url = f"{live_server_url}/research/projects/{project.pk}/code/{session.pk}/"
+    open_code(page, url)
+    socket_open(page)
+    page.keyboard.press("1")
+    saved(page)
+    page.wait_for_timeout(600)  # past the moment a waiting change would be announced
+    assert not any(t.startswith("Saving") for t in page.evaluate("window.__texts")), page.evaluate("window.__texts")
+
+    def slow_door(route):
+        page.wait_for_timeout(1500)
+        route.continue_()
+
+    page.route_web_socket(CODING_SOCKET, lambda ws: ws.close(code=4403))
+    page.route(re.compile(r"/annotate/$"), slow_door)
+    open_code(page, url)
+    expect(page.locator("body")).to_have_attribute("data-code-socket", "refused")
+    page.keyboard.press("1")  # on the first event not yet reviewed: the second
+    expect(page.locator("#save-state")).to_have_text("Saving… 1 change waiting")
+    saved(page)
+    expect(page.locator("#save-state")).to_have_text("All changes saved.")
+    assert sorted(Annotation.objects.filter(coder=seat).values_list("seq", "label_id")) == [
+        (seqs[0], one.pk), (seqs[1], one.pk)]

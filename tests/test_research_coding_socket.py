@@ -164,7 +164,7 @@ async def test_access_is_checked_again_on_every_action(world, alice, change):
 def test_a_keypress_over_the_socket_costs_one_query_for_access_and_the_labels_own(world, alice):
     """The socket's work for a label, run as its worker thread runs it: the seat and sign-in
     checked again (one query), then the label's own (the unit and label, the coder's labels, the insert,
-    the reviewed mark), the receipt looked up and written, plus BEGIN and COMMIT where the database
+    the reviewed mark), the action's receipt, plus BEGIN and COMMIT where the database
     sends them."""
     key = sign_in(alice)
     consumer = CodingConsumer()
@@ -176,7 +176,7 @@ def test_a_keypress_over_the_socket_costs_one_query_for_access_and_the_labels_ow
     with CaptureQueriesContext(connection) as queries:
         reply = consumer._apply(action)
     assert reply["result"]["created"]["seq"] == world["units"][2]
-    assert len(queries) <= 9, "\n".join(q["sql"] for q in queries.captured_queries)
+    assert len(queries) <= 8, "\n".join(q["sql"] for q in queries.captured_queries)
 
 
 def edit_codebook(world, owner, multi_label: bool):
@@ -223,6 +223,21 @@ async def test_an_action_sent_again_is_answered_from_its_receipt_by_either_door(
     # A new key is a new keypress: the label comes off.
     off = await ask(comm, {"id": 3, "action": {**action, "key": "another-press"}})
     assert off["result"]["created"] is None and off["result"]["removed"][0]["id"] == first["result"]["created"]["id"]
+    await comm.disconnect()
+
+
+async def test_a_copy_the_server_would_refuse_gets_the_first_answer(world, alice):
+    """Deleting a label by id, sent twice: the copy finds nothing to delete, and is answered as the first was."""
+    session, seq, label = world["session"], world["units"][0], world["labels"][0]
+    comm, connected, _ = await open_socket(world["project"], alice)
+    assert connected
+    made = await ask(comm, {"id": 1, "action": {"op": "label", "session": session.pk, "seq": seq, "label": label}})
+    delete = {"op": "delete", "id": made["result"]["created"]["id"], "key": "delete-this-one"}
+    first = await ask(comm, {"id": 2, "action": delete})
+    assert first["result"]["removed"][0]["id"] == made["result"]["created"]["id"]
+    assert await ask(comm, {"id": 3, "action": delete}) == {**first, "id": 3}
+    unkeyed = await ask(comm, {"id": 4, "action": {k: v for k, v in delete.items() if k != "key"}})
+    assert unkeyed == {"id": 4, "error": "no such annotation of yours"}
     await comm.disconnect()
 
 

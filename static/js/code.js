@@ -36,14 +36,28 @@
   var current = 0;
 
   // -- saving ----------------------------------------------------------------
-  function persist() {
-    localStorage.setItem(storeKey, JSON.stringify(queue));
-    saveState.dataset.pending = queue.length;
+  function stateText() {
     var waiting = queue.length ? (navigator.onLine === false ? "Offline: " : "Saving… ") + queue.length +
       " change" + (queue.length > 1 ? "s" : "") + " waiting" : "";
     var error = saveState.dataset.error;
-    saveState.textContent = error ? "Not saved: " + error + (waiting ? ". " + waiting : "")
-      : waiting || "All changes saved.";
+    return error ? "Not saved: " + error + (waiting ? ". " + waiting : "") : waiting || "All changes saved.";
+  }
+  function persist() {
+    localStorage.setItem(storeKey, JSON.stringify(queue));
+    saveState.dataset.pending = queue.length;
+    var text = stateText();
+    // A change saved at once (most are, in a few tens of ms) never flashes "Saving…": that is
+    // shown once a change has waited a moment, so a keypress is one redraw, not three.
+    if (text.indexOf("Saving… ") === 0 && saveState.textContent === "All changes saved.") {
+      if (!persist.later) persist.later = setTimeout(function () {
+        persist.later = null;
+        saveState.textContent = stateText();
+      }, 400);
+      return;
+    }
+    clearTimeout(persist.later);
+    persist.later = null;
+    saveState.textContent = text;
   }
   // Each action's key: sent again (no answer reached the page), it is answered from its receipt, not applied twice.
   function newKey() {
