@@ -32,15 +32,17 @@ SHAPE = 'send {"id": a whole number, "action": a JSON object}'
 
 class CodingConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message):
-        # Each action's database work runs in one worker thread that opens and closes
-        # its own connection (database_sync_to_async); skip channels' extra cleanup hop.
+        # Each action's database work runs through database_sync_to_async, which closes the
+        # thread's connection before and after (back to the pool); skip channels' extra cleanup hop.
+        # (Thread-sensitive, as every consumer here: run with thread_sensitive=False, the pool
+        # lost a connection per socket under pytest-asyncio's per-test loops.)
         handler = getattr(self, message["type"].replace(".", "_"), None)
         if handler is not None:
             await handler(message)
 
     async def connect(self):
         self.project_id = int(self.scope["url_route"]["kwargs"]["project_id"])
-        self.seat, self.login = await database_sync_to_async(self._sign_in, thread_sensitive=False)()
+        self.seat, self.login = await database_sync_to_async(self._sign_in)()
         if self.seat is None:
             await self.close(code=4403)
             return
@@ -64,7 +66,7 @@ class CodingConsumer(AsyncWebsocketConsumer):
         if ident is None or not isinstance(frame.get("action"), dict):
             await self.send(text_data=json.dumps({"id": ident, "error": SHAPE}))
             return
-        reply = await database_sync_to_async(self._apply, thread_sensitive=False)(frame["action"])
+        reply = await database_sync_to_async(self._apply)(frame["action"])
         await self.send(text_data=json.dumps({"id": ident, **reply}))
         if reply.get("gone"):
             await self.close(code=4403)
