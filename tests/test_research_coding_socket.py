@@ -170,7 +170,7 @@ def test_a_keypress_over_the_socket_costs_one_query_for_access_and_the_labels_ow
     consumer = CodingConsumer()
     consumer.scope = {"user": alice, "session": None}
     consumer.project_id, consumer.login = world["project"].pk, (key, alice.password)
-    consumer.seat = annotation.coding_seat(world["project"].pk, alice, login=consumer.login)
+    consumer.seat = annotation.coding_seat(world["project"].pk, alice)
     action = {"op": "label", "session": world["session"].pk, "seq": world["units"][2], "label": world["labels"][0],
               "key": "a-keypress"}
     with CaptureQueriesContext(connection) as queries:

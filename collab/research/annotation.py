@@ -213,22 +213,12 @@ def _label(project: Project, label_id) -> Label:
     return label
 
 
-def coding_seat(project_id: int, user, *, login: tuple[str, str] | None = None) -> Coder | None:
+def coding_seat(project_id: int, user) -> Coder | None:
     """The user's human coder seat in the project, with the project, its
     codebook and owner, in one query: the keypress path. The project comes
-    back knowing the seat, so `apply` asks nothing again.
-
-    `login` is (session key, password hash) as they were when a socket was
-    opened: then the seat is found only while that sign-in still holds, as
-    a page request would find it: not signed out or expired, the account
-    active, its password unchanged since."""
-    rows = Coder.objects.select_related("project__codebook", "project__owner").filter(
-        project_id=project_id, user_id=user.pk, kind=Coder.Kind.HUMAN)
-    if login is not None:
-        key, password = login
-        rows = rows.filter(Exists(SignIn.objects.filter(session_key=key, expire_date__gt=timezone.now())),
-                           user__is_active=True, user__password=password)
-    seat = next(iter(rows[:1]), None)
+    back knowing the seat, so `apply` asks nothing again."""
+    seat = next(iter(Coder.objects.select_related("project__codebook", "project__owner").filter(
+        project_id=project_id, user_id=user.pk, kind=Coder.Kind.HUMAN)[:1]), None)
     if seat is not None:
         seat.project.__dict__["_coders"] = {user.pk: seat}
     return seat
@@ -245,10 +235,14 @@ def _still_holds_sql() -> str:
 
 
 def coding_seat_holds(seat: Coder, login: tuple[str, str]) -> bool:
-    """A socket's seat, found by `coding_seat` when it opened, checked again
-    before an action: the same conditions in one small query, written out
-    because the ORM's compiling of it cost more than the query on a keypress.
-    The seat's codebook is brought up to date (an edit bumps its version)."""
+    """A socket's seat (found by `coding_seat` when it opened) checked when it
+    opens and again before every action. `login` is (session key, password
+    hash) as they were when the socket opened: the seat holds while that
+    sign-in does, as a page request would find it: not signed out or
+    expired, the account active, its password unchanged since; and while the
+    seat is the user's. One small query, written out because the ORM's
+    compiling of it cost more than running it on a keypress. The seat's
+    codebook is brought up to date (an edit bumps its version)."""
     key, password = login
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:

@@ -53,7 +53,8 @@ class CodingConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated or session is None or not session.session_key:
             return None, None
         login = (session.session_key, user.password)
-        return annotation.coding_seat(self.project_id, user, login=login), login
+        seat = annotation.coding_seat(self.project_id, user)
+        return (seat, login) if seat is not None and annotation.coding_seat_holds(seat, login) else (None, None)
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
