@@ -124,7 +124,7 @@ async def test_only_the_projects_coders_may_open_it(world, owner, outsider):
         assert not connected and code == 4403, user
 
 
-def remove_alice(world, alice):
+def remove_alice(world, alice, key):
     annotation.coder_remove(project=world["project"], by=world["project"].owner,
                             coder_id=world["project"].coders.get(user=alice).pk)
 
@@ -150,10 +150,7 @@ async def test_access_is_checked_again_on_every_action(world, alice, change):
     assert connected
     label = {"op": "label", "session": world["session"].pk, "label": world["labels"][0]}
     assert "result" in await ask(comm, {"id": 1, "action": {**label, "seq": world["units"][0]}})
-    if change is remove_alice:
-        await database_sync_to_async(change)(world, alice)
-    else:
-        await database_sync_to_async(change)(world, alice, key)
+    await database_sync_to_async(change)(world, alice, key)
     before = await database_sync_to_async(Annotation.objects.count)()
     reply = await ask(comm, {"id": 2, "action": {**label, "seq": world["units"][1]}})
     assert reply == {"id": 2, "error": GONE, "gone": True}

@@ -4,6 +4,7 @@ removing sessions, labelling events and spans, notes, undo, reveal and
 adjudication. Every write checks the caller here."""
 
 import re
+from functools import cache
 
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session as SignIn
@@ -224,6 +225,7 @@ def coding_seat(project_id: int, user) -> Coder | None:
     return seat
 
 
+@cache  # built once: the tables' names do not change while the process runs
 def _still_holds_sql() -> str:
     def t(model):
         return connection.ops.quote_name(model._meta.db_table)

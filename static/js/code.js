@@ -351,8 +351,7 @@
   persist();
   flush();
   connect();
-  window.collabCode = {pending: function () { return queue.length; },
-                       socketOpen: function () { return socket !== null; }};
+  window.collabCode = {pending: function () { return queue.length; }};
   document.body.dataset.codeReady = "1";
   performance.mark("code-ready");
 })();
